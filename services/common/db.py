@@ -1,0 +1,47 @@
+"""Database access: one async engine per service role, and transactions scoped to one organization."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from services.common.settings import ServiceSettings, sqlalchemy_url
+
+# Row-level security policies read these settings; set_config(..., true) scopes them to the transaction,
+# so a pooled connection never carries one caller's organization into the next transaction.
+ORG_SETTING = "app.current_org_id"
+
+
+def create_engine(settings: ServiceSettings) -> AsyncEngine:
+    """Create the service's engine for its own (non-superuser) role."""
+    return create_async_engine(
+        sqlalchemy_url(settings.database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """A session factory whose sessions keep loaded attributes after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def set_transaction_setting(session: AsyncSession, name: str, value: str) -> None:
+    """Set a transaction-local setting (like SET LOCAL, but parameterised)."""
+    await session.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+
+
+@asynccontextmanager
+async def tenant_transaction(
+    sessions: async_sessionmaker[AsyncSession], organization_id: str | None
+) -> AsyncIterator[AsyncSession]:
+    """A transaction that sees only `organization_id`'s rows (none when it is None); commits on success."""
+    async with sessions() as session, session.begin():
+        if organization_id is not None:
+            await set_transaction_setting(session, ORG_SETTING, organization_id)
+        yield session

@@ -1,0 +1,171 @@
+"""JetStream plumbing: connection, streams, idempotent publishing and durable pull consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import nats
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import FetchTimeoutError
+from pmdi.events.v1 import documents_pb2
+
+from services.common.logging import correlation_id_var, get_logger
+from services.common.subjects import DOCUMENTS_STREAM, DOCUMENTS_SUBJECTS, PROGRESS_STREAM
+
+log = get_logger(__name__)
+
+# A relay retry within this window with the same Nats-Msg-Id is dropped by the server as a duplicate.
+DUPLICATE_WINDOW_S = 2 * 3600
+
+
+async def connect(url: str, *, name: str) -> NATS:
+    """Connect with unlimited reconnects, so a NATS restart is a pause, not an outage."""
+    last_error: Exception | None = None
+    for _ in range(60):
+        try:
+            return await nats.connect(
+                url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2
+            )
+        except Exception as exc:  # noqa: BLE001 - nats raises several unrelated types while the server starts
+            last_error = exc
+            await asyncio.sleep(0.5)
+    raise RuntimeError(f"could not connect to NATS at {url}") from last_error
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create (or update) the streams every service relies on."""
+    configs = [
+        StreamConfig(
+            name=DOCUMENTS_STREAM,
+            subjects=[DOCUMENTS_SUBJECTS],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=14 * 24 * 3600,
+            duplicate_window=DUPLICATE_WINDOW_S,
+        ),
+        StreamConfig(
+            name=PROGRESS_STREAM,
+            subjects=["pmdi.progress.>"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=3600,
+            duplicate_window=120,
+        ),
+    ]
+    for config in configs:
+        try:
+            await js.add_stream(config)
+        except nats.js.errors.BadRequestError:
+            await js.update_stream(config)
+
+
+def new_header(*, organization_id: str, document_id: str, generation: int) -> documents_pb2.EventHeader:
+    """A fresh event header; its event id doubles as the JetStream message id."""
+    stamp = Timestamp()
+    stamp.FromDatetime(datetime.now(UTC))
+    return documents_pb2.EventHeader(
+        event_id=uuid.uuid4().hex,
+        organization_id=organization_id,
+        document_id=document_id,
+        occurred_at=stamp,
+        correlation_id=correlation_id_var.get(),
+        generation=generation,
+    )
+
+
+async def publish(js: JetStreamContext, subject: str, payload: bytes, *, message_id: str) -> None:
+    """Publish and wait for the stream's ack; the message id makes a retry a no-op."""
+    await js.publish(subject, payload, headers={"Nats-Msg-Id": message_id}, timeout=5)
+
+
+Handler = Callable[[bytes, int], Awaitable[None]]
+
+
+class PermanentFailure(Exception):
+    """The message can never be handled (malformed, or refers to nothing): ack and drop it, after logging."""
+
+
+async def consume(
+    js: JetStreamContext,
+    *,
+    subject: str,
+    durable: str,
+    handler: Handler,
+    stop: asyncio.Event,
+    ack_wait_s: float = 120,
+    max_deliver: int = 5,
+    batch: int = 4,
+    on_give_up: Callable[[bytes, Exception], Awaitable[None]] | None = None,
+) -> None:
+    """Pull from a durable consumer until `stop`; ack after the handler (and its commit) succeeded.
+
+    Unacked or failing messages come back after a back-off; the last delivery that still fails goes to
+    `on_give_up`, so the document it concerns can be failed with a reason instead of left hanging.
+    """
+    config = ConsumerConfig(
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ack_wait_s,
+        max_deliver=max_deliver,
+        filter_subject=subject,
+        max_ack_pending=64,
+    )
+    subscription = await js.pull_subscribe(subject, durable=durable, config=config)
+    while not stop.is_set():
+        try:
+            messages = await subscription.fetch(batch, timeout=1)
+        except (FetchTimeoutError, TimeoutError):
+            continue
+        except Exception as exc:  # noqa: BLE001 - reconnecting NATS surfaces assorted errors; keep pulling
+            log.warning("fetch_failed", durable=durable, error=str(exc))
+            await asyncio.sleep(0.5)
+            continue
+        for message in messages:
+            await _handle(message, handler, durable=durable, max_deliver=max_deliver, on_give_up=on_give_up)
+
+
+async def _handle(
+    message: Msg,
+    handler: Handler,
+    *,
+    durable: str,
+    max_deliver: int,
+    on_give_up: Callable[[bytes, Exception], Awaitable[None]] | None,
+) -> None:
+    delivered = message.metadata.num_delivered
+    try:
+        await handler(message.data, delivered)
+    except PermanentFailure as exc:
+        log.warning("message_dropped", durable=durable, reason=str(exc))
+        await message.ack_sync()
+    except Exception as exc:
+        log.exception("handler_failed", durable=durable, delivered=delivered)
+        if delivered >= max_deliver and on_give_up is not None:
+            try:
+                await on_give_up(message.data, exc)
+                await message.ack_sync()
+            except Exception:
+                log.exception("give_up_failed", durable=durable)
+            return
+        await message.nak(delay=min(30.0, 0.5 * 2**delivered))
+    else:
+        await message.ack_sync()
+
+
+def parse(message_type: type[Message], data: bytes) -> Message:
+    """Decode a protobuf payload, or raise PermanentFailure."""
+    parsed = message_type()
+    try:
+        parsed.ParseFromString(data)
+    except Exception as exc:
+        raise PermanentFailure(f"undecodable {message_type.__name__}") from exc
+    return parsed

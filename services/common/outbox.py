@@ -1,0 +1,127 @@
+"""Transactional outbox: events are written with the change that caused them and relayed after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime
+
+from nats.js import JetStreamContext
+from sqlalchemy import Column, DateTime, LargeBinary, MetaData, Table, Text, select, text, update
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.db import set_transaction_setting
+from services.common.events import publish
+from services.common.logging import get_logger
+
+log = get_logger(__name__)
+
+# The relay reads every organization's pending rows; this setting opens exactly the outbox to it.
+RELAY_SETTING = "app.outbox_relay"
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The outbox table in a service's schema (created by that service's migration, see `outbox_ddl`)."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", UUID(as_uuid=False), primary_key=True),
+        Column("organization_id", UUID(as_uuid=False), nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True)),
+    )
+
+
+def outbox_ddl(schema: str) -> list[str]:
+    """DDL for a service's outbox, with row-level security and the relay's narrow exception."""
+    table = f"{schema}.outbox"
+    return [
+        f"""CREATE TABLE {table} (
+            id uuid PRIMARY KEY,
+            organization_id uuid NOT NULL,
+            subject text NOT NULL,
+            payload bytea NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            published_at timestamptz
+        )""",
+        f"CREATE INDEX outbox_pending_idx ON {table} (created_at) WHERE published_at IS NULL",
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"""CREATE POLICY tenant_isolation ON {table}
+            USING (organization_id = NULLIF(current_setting('app.current_org_id', true), '')::uuid)
+            WITH CHECK (organization_id = NULLIF(current_setting('app.current_org_id', true), '')::uuid)""",
+        f"""CREATE POLICY relay_access ON {table}
+            USING (current_setting('{RELAY_SETTING}', true) = 'on')""",
+    ]
+
+
+async def enqueue(
+    session: AsyncSession, table: Table, *, organization_id: str, subject: str, payload: bytes, event_id: str
+) -> None:
+    """Add an event to the outbox inside the caller's transaction; its id is the JetStream message id."""
+    await session.execute(
+        table.insert().values(
+            id=str(uuid.UUID(hex=event_id)) if len(event_id) == 32 else event_id,
+            organization_id=organization_id,
+            subject=subject,
+            payload=payload,
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to JetStream in order, marking each one after the stream acked it."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], table: Table, js: JetStreamContext) -> None:
+        self._sessions = sessions
+        self._table = table
+        self._js = js
+        self._wakeup = asyncio.Event()
+
+    def notify(self) -> None:
+        """Ask the relay to look now rather than at its next poll."""
+        self._wakeup.set()
+
+    async def relay_pending(self, *, limit: int = 100) -> int:
+        """Publish up to `limit` pending events; return how many were published."""
+        t = self._table
+        async with self._sessions() as session, session.begin():
+            await set_transaction_setting(session, RELAY_SETTING, "on")
+            rows = (
+                await session.execute(
+                    select(t.c.id, t.c.subject, t.c.payload)
+                    .where(t.c.published_at.is_(None))
+                    .order_by(t.c.created_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                await publish(self._js, row.subject, row.payload, message_id=uuid.UUID(str(row.id)).hex)
+                await session.execute(update(t).where(t.c.id == row.id).values(published_at=datetime.now(UTC)))
+            return len(rows)
+
+    async def run(self, stop: asyncio.Event, *, poll_s: float = 0.5) -> None:
+        """Relay until `stop`; errors (NATS restarting) are retried, never fatal."""
+        while not stop.is_set():
+            try:
+                while await self.relay_pending():
+                    pass
+            except Exception as exc:  # noqa: BLE001 - keep relaying through NATS/DB restarts
+                log.warning("outbox_relay_failed", error=str(exc))
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=poll_s)
+
+    async def prune(self) -> None:
+        """Delete rows published more than a day ago."""
+        async with self._sessions() as session, session.begin():
+            await set_transaction_setting(session, RELAY_SETTING, "on")
+            await session.execute(
+                text(f"DELETE FROM {self._table.fullname} WHERE published_at < now() - interval '1 day'")  # noqa: S608
+            )

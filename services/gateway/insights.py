@@ -1,0 +1,175 @@
+"""Search, questions with citations, and usage: resolved by the search and analysis services."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from google.protobuf.timestamp_pb2 import Timestamp
+from pmdi.analysis.v1 import analysis_pb2
+from pmdi.search.v1 import search_pb2
+
+from services.common.auth import Role as AuthRole
+from services.gateway.context import GatewayInfo
+from services.gateway.documents import Document, ModelCall, model_call_from_proto
+from services.gateway.errors import PublicError, rpc
+from services.gateway.loaders import RPC_TIMEOUT_S
+
+MAX_DOCUMENT_FILTER = 100
+
+
+@strawberry.enum
+class SearchMode(Enum):
+    HYBRID = "HYBRID"
+    SEMANTIC = "SEMANTIC"
+    KEYWORD = "KEYWORD"
+
+
+MODE_TO_PROTO = {
+    SearchMode.HYBRID: search_pb2.SEARCH_MODE_HYBRID,
+    SearchMode.SEMANTIC: search_pb2.SEARCH_MODE_SEMANTIC,
+    SearchMode.KEYWORD: search_pb2.SEARCH_MODE_KEYWORD,
+}
+
+
+@strawberry.type
+class SearchHit:
+    document: Document
+    snippet: str
+    score: float
+    chunk_index: int
+    page: int | None
+    semantic_rank: int | None
+    keyword_rank: int | None
+
+
+@strawberry.type
+class Answer:
+    answer: str
+    citations: list[SearchHit]
+    model_call: ModelCall | None
+
+
+@strawberry.type
+class UsageLine:
+    key: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+@strawberry.type
+class UsageReport:
+    documents_processed: int
+    pages_processed: int
+    total_cost_usd: float
+    by_model: list[UsageLine]
+    by_task: list[UsageLine]
+
+
+def _document_filter(document_ids: list[strawberry.ID] | None) -> list[str]:
+    if document_ids is None:
+        return []
+    if len(document_ids) > MAX_DOCUMENT_FILTER:
+        raise PublicError("BAD_USER_INPUT", f"documentIds may name at most {MAX_DOCUMENT_FILTER} documents")
+    return [str(i) for i in document_ids]
+
+
+async def _hits(
+    info: GatewayInfo,
+    found: Sequence[search_pb2.SearchHit | analysis_pb2.Citation],
+) -> list[SearchHit]:
+    """Attach documents to hits; a hit whose document is gone (deleted meanwhile) is dropped."""
+    documents = await info.context.loaders.documents.load_many([h.document_id for h in found])
+    hits = []
+    for hit, document in zip(found, documents, strict=True):
+        if document is None:
+            continue
+        hits.append(
+            SearchHit(
+                document=Document(proto=document),
+                snippet=hit.snippet,
+                score=hit.score,
+                chunk_index=hit.chunk_index,
+                page=hit.page if hit.HasField("page") else None,
+                semantic_rank=hit.semantic_rank if hit.HasField("semantic_rank") else None,
+                keyword_rank=hit.keyword_rank if hit.HasField("keyword_rank") else None,
+            )
+        )
+    return hits
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def _lines(lines: Sequence[analysis_pb2.UsageLine]) -> list[UsageLine]:
+    return [
+        UsageLine(
+            key=line.key,
+            calls=line.calls,
+            input_tokens=line.input_tokens,
+            output_tokens=line.output_tokens,
+            cost_usd=line.cost_usd,
+        )
+        for line in lines
+    ]
+
+
+@strawberry.type
+class InsightQuery:
+    @strawberry.field(description="Hybrid semantic + keyword search over the organization's documents.")
+    async def search(
+        self,
+        info: GatewayInfo,
+        query: str,
+        mode: SearchMode | None = SearchMode.HYBRID,
+        limit: int | None = 10,
+        document_ids: list[strawberry.ID] | None = None,
+    ) -> list[SearchHit]:
+        info.context.require_identity()
+        request = search_pb2.SearchRequest(
+            query=query,
+            mode=MODE_TO_PROTO[mode or SearchMode.HYBRID],
+            limit=10 if limit is None else limit,
+            document_ids=_document_filter(document_ids),
+        )
+        reply = await rpc(info.context.backends.search.Search(request, metadata=info.context.metadata, timeout=30))
+        return await _hits(info, reply.hits)
+
+    @strawberry.field(description="A grounded answer with citations to the organization's documents.")
+    async def ask(self, info: GatewayInfo, question: str, document_ids: list[strawberry.ID] | None = None) -> Answer:
+        info.context.require_identity()
+        request = analysis_pb2.AskRequest(question=question, document_ids=_document_filter(document_ids))
+        reply = await rpc(info.context.backends.analysis.Ask(request, metadata=info.context.metadata, timeout=120))
+        return Answer(
+            answer=reply.answer,
+            citations=await _hits(info, reply.citations),
+            model_call=model_call_from_proto(reply.model_call) if reply.HasField("model_call") else None,
+        )
+
+    @strawberry.field(description="Processing and model costs for a period (ADMIN).")
+    async def usage(
+        self, info: GatewayInfo, since: datetime | None = None, until: datetime | None = None
+    ) -> UsageReport:
+        info.context.require_identity(AuthRole.ADMIN)
+        request = analysis_pb2.UsageRequest()
+        if since is not None:
+            request.since.CopyFrom(_timestamp(since))
+        if until is not None:
+            request.until.CopyFrom(_timestamp(until))
+        reply = await rpc(
+            info.context.backends.analysis.GetUsage(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
+        )
+        return UsageReport(
+            documents_processed=reply.documents_processed,
+            pages_processed=reply.pages_processed,
+            total_cost_usd=reply.total_cost_usd,
+            by_model=_lines(reply.by_model),
+            by_task=_lines(reply.by_task),
+        )

@@ -1,0 +1,85 @@
+"""Query depth and cost limits, checked before execution; over the limit is QUERY_TOO_COMPLEX."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+)
+
+# Arguments that multiply the cost of a field's children: they say how many items come back.
+PAGE_ARGUMENTS = ("first", "limit")
+# A page size given by a variable is unknown at validation time; assume a generous page.
+ASSUMED_PAGE_SIZE = 50
+
+
+def _page_size(field: FieldNode) -> int:
+    for argument in field.arguments or ():
+        if argument.name.value in PAGE_ARGUMENTS:
+            if isinstance(argument.value, IntValueNode):
+                return max(1, int(argument.value.value))
+            return ASSUMED_PAGE_SIZE
+    return 1
+
+
+def measure(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: frozenset[str] = frozenset(),
+) -> tuple[int, int, int]:
+    """Return (depth, cost, aliases) of a selection set, expanding fragments once per path."""
+    if selection_set is None:
+        return 0, 0, 0
+    depth = cost = aliases = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            child_depth, child_cost, child_aliases = measure(selection.selection_set, fragments, seen)
+            depth = max(depth, child_depth + 1)
+            cost += 1 + _page_size(selection) * child_cost
+            aliases += child_aliases + (1 if selection.alias else 0)
+        elif isinstance(selection, InlineFragmentNode):
+            d, c, a = measure(selection.selection_set, fragments, seen)
+            depth, cost, aliases = max(depth, d), cost + c, aliases + a
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is None or name in seen:
+                continue  # unknown or cyclic spreads are reported by the standard rules
+            d, c, a = measure(fragment.selection_set, fragments, seen | {name})
+            depth, cost, aliases = max(depth, d), cost + c, aliases + a
+    return depth, cost, aliases
+
+
+def complexity_rule(*, max_depth: int, max_cost: int, max_aliases: int) -> type[ValidationRule]:
+    """A validation rule class enforcing the given limits."""
+
+    class ComplexityRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self._fragments = {
+                d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)
+            }
+
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            depth, cost, aliases = measure(node.selection_set, self._fragments)
+            problem = None
+            if depth > max_depth:
+                problem = f"query depth {depth} exceeds the limit of {max_depth}"
+            elif cost > max_cost:
+                problem = f"query cost {cost} exceeds the limit of {max_cost}"
+            elif aliases > max_aliases:
+                problem = f"query uses {aliases} aliases, over the limit of {max_aliases}"
+            if problem:
+                self.report_error(GraphQLError(problem, node, extensions={"code": "QUERY_TOO_COMPLEX"}))
+
+    return ComplexityRule

@@ -1,0 +1,35 @@
+"""The GraphQL schema: the public contract, assembled from its parts, with limits and error policy."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
+from strawberry.tools import merge_types
+
+from services.gateway.accounts import AccountMutation, AccountQuery
+from services.gateway.documents import DocumentMutation, DocumentQuery, DocumentSubscription
+from services.gateway.errors import PublicErrors
+from services.gateway.insights import InsightQuery
+from services.gateway.limits import complexity_rule
+from services.gateway.settings import GatewaySettings
+
+Query = merge_types("Query", (AccountQuery, DocumentQuery, InsightQuery))
+Mutation = merge_types("Mutation", (AccountMutation, DocumentMutation))
+Subscription = merge_types("Subscription", (DocumentSubscription,))
+
+
+def build_schema(settings: GatewaySettings) -> strawberry.Schema:
+    """The schema with its limits and error policy."""
+    complexity = complexity_rule(
+        max_depth=settings.max_query_depth, max_cost=settings.max_query_cost, max_aliases=settings.max_aliases
+    )
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+            lambda: AddValidationRules([complexity]),
+            PublicErrors,
+        ],
+    )

@@ -1,0 +1,29 @@
+"""Gateway settings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.common.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    """The public door: where it listens, which proxies it trusts, and its limits."""
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    graphiql: bool = True
+
+    # Peers whose X-Forwarded-For is believed (an ingress or load balancer); everyone else is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    # Requests per window, per authenticated user and per client address; shared by every replica.
+    rate_limit_window_s: int = 60
+    rate_limit_per_user: int = 1200
+    rate_limit_per_address: int = 3000
+
+    max_query_depth: int = 12
+    max_query_cost: int = 5000
+    max_query_tokens: int = 2000
+    max_aliases: int = 30
+    max_body_bytes: int = 2 * 1024 * 1024

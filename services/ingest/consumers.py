@@ -1,0 +1,76 @@
+"""JetStream consumers of the ingest service: extraction work and the later stages' reports."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nats.js import JetStreamContext
+from pmdi.events.v1 import documents_pb2
+
+from services.common import subjects
+from services.common.events import consume, parse
+from services.common.logging import get_logger
+from services.ingest.domain import Status
+from services.ingest.pipeline import Pipeline
+
+log = get_logger(__name__)
+
+
+def consumer_tasks(
+    js: JetStreamContext, pipeline: Pipeline, stop: asyncio.Event, *, extraction_workers: int
+) -> list[asyncio.Task[None]]:
+    """Start every consumer loop; extraction gets several, sharing one durable consumer."""
+
+    async def on_uploaded(data: bytes, _: int) -> None:
+        event = parse(documents_pb2.DocumentUploaded, data)
+        assert isinstance(event, documents_pb2.DocumentUploaded)
+        await pipeline.extract(event)
+
+    async def on_extraction_give_up(data: bytes, error: Exception) -> None:
+        event = parse(documents_pb2.DocumentUploaded, data)
+        assert isinstance(event, documents_pb2.DocumentUploaded)
+        h = event.header
+        await pipeline.fail(h.organization_id, h.document_id, h.generation, "Extraction failed repeatedly.")
+
+    async def on_indexed(data: bytes, _: int) -> None:
+        event = parse(documents_pb2.DocumentIndexed, data)
+        assert isinstance(event, documents_pb2.DocumentIndexed)
+        h = event.header
+        await pipeline.stage_finished(h.organization_id, h.document_id, h.generation, Status.INDEXING)
+
+    async def on_analyzed(data: bytes, _: int) -> None:
+        event = parse(documents_pb2.DocumentAnalyzed, data)
+        assert isinstance(event, documents_pb2.DocumentAnalyzed)
+        h = event.header
+        await pipeline.stage_finished(h.organization_id, h.document_id, h.generation, Status.ANALYZING)
+
+    async def on_failed(data: bytes, _: int) -> None:
+        event = parse(documents_pb2.DocumentFailed, data)
+        assert isinstance(event, documents_pb2.DocumentFailed)
+        h = event.header
+        await pipeline.fail(h.organization_id, h.document_id, h.generation, event.reason or f"{event.stage} failed")
+
+    async def on_deleted(data: bytes, _: int) -> None:
+        event = parse(documents_pb2.DocumentDeleted, data)
+        assert isinstance(event, documents_pb2.DocumentDeleted)
+        await pipeline.purge_objects(event.header.organization_id, event.header.document_id)
+
+    loops = [
+        *(
+            consume(
+                js,
+                subject=subjects.DOCUMENT_UPLOADED,
+                durable="ingest-extraction",
+                handler=on_uploaded,
+                stop=stop,
+                batch=1,
+                on_give_up=on_extraction_give_up,
+            )
+            for _ in range(extraction_workers)
+        ),
+        consume(js, subject=subjects.DOCUMENT_INDEXED, durable="ingest-indexed", handler=on_indexed, stop=stop),
+        consume(js, subject=subjects.DOCUMENT_ANALYZED, durable="ingest-analyzed", handler=on_analyzed, stop=stop),
+        consume(js, subject=subjects.DOCUMENT_FAILED, durable="ingest-failed", handler=on_failed, stop=stop),
+        consume(js, subject=subjects.DOCUMENT_DELETED, durable="ingest-deleted", handler=on_deleted, stop=stop),
+    ]
+    return [asyncio.create_task(loop) for loop in loops]

@@ -1,0 +1,82 @@
+"""Status changes: every one is written with its progress event, in the same transaction (outbox)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from pmdi.events.v1 import documents_pb2
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.outbox import enqueue
+from services.common.subjects import progress_subject
+from services.ingest import repository as repo
+from services.ingest import tables
+from services.ingest.domain import Document, Status
+
+
+def progress_event(
+    *, organization_id: str, document_id: str, status: Status, progress: int, message: str, at: datetime
+) -> bytes:
+    stamp = Timestamp()
+    stamp.FromDatetime(at)
+    return documents_pb2.ProcessingProgress(
+        organization_id=organization_id,
+        document_id=document_id,
+        status=status.value,
+        progress=progress,
+        message=message,
+        at=stamp,
+    ).SerializeToString()
+
+
+async def move(
+    session: AsyncSession,
+    document: Document,
+    *,
+    status: Status,
+    progress: int,
+    message: str,
+    error: str | None = None,
+    **columns: Any,
+) -> None:
+    """Set a document's status and progress (never lower within a generation) and announce it."""
+    now = datetime.now(UTC)
+    same_run = document.status not in (Status.COMPLETED, Status.FAILED) or status in (Status.COMPLETED, Status.FAILED)
+    if same_run and status is not Status.QUEUED:
+        progress = max(progress, document.progress)
+    await repo.update_document(
+        session,
+        organization_id=document.organization_id,
+        document_id=document.id,
+        status=status.value,
+        progress=progress,
+        progress_message=message,
+        error=error,
+        updated_at=now,
+        **columns,
+    )
+    await enqueue(
+        session,
+        tables.outbox,
+        organization_id=document.organization_id,
+        subject=progress_subject(document.organization_id, document.id),
+        payload=progress_event(
+            organization_id=document.organization_id,
+            document_id=document.id,
+            status=status,
+            progress=progress,
+            message=error or message,
+            at=now,
+        ),
+        event_id=uuid.uuid4().hex,
+    )
+
+
+async def announce(session: AsyncSession, organization_id: str, subject: str, payload: bytes, event_id: str) -> None:
+    """Enqueue a document event in the caller's transaction."""
+    await enqueue(
+        session, tables.outbox, organization_id=organization_id, subject=subject, payload=payload, event_id=event_id
+    )

@@ -1,0 +1,141 @@
+"""Ingest queries. Functions take the session of a transaction the use case owns; none commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.ingest import tables
+from services.ingest.domain import Document, Status
+
+d = tables.documents
+_live = d.c.deleted_at.is_(None)
+
+
+def _to_document(row: Any) -> Document:
+    r = row._mapping
+    return Document(
+        id=str(r["id"]),
+        organization_id=str(r["organization_id"]),
+        generation=r["generation"],
+        title=r["title"],
+        file_name=r["file_name"],
+        content_type=r["content_type"],
+        size_bytes=r["size_bytes"],
+        sha256=r["sha256"],
+        status=Status(r["status"]),
+        progress=r["progress"],
+        progress_message=r["progress_message"],
+        error=r["error"],
+        page_count=r["page_count"],
+        uploaded_by=str(r["uploaded_by"]),
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        attempts=r["attempts"],
+        lease_expires_at=r["lease_expires_at"],
+    )
+
+
+async def insert_document(session: AsyncSession, **values: Any) -> None:
+    await session.execute(d.insert().values(**values))
+
+
+async def get_document(
+    session: AsyncSession, *, organization_id: str, document_id: str, for_update: bool = False
+) -> Document | None:
+    query = select(d).where(d.c.id == document_id, d.c.organization_id == organization_id, _live)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
+    return _to_document(row) if row else None
+
+
+async def is_deleted(session: AsyncSession, *, organization_id: str, document_id: str) -> bool:
+    row = (
+        await session.execute(
+            select(d.c.deleted_at).where(d.c.id == document_id, d.c.organization_id == organization_id)
+        )
+    ).first()
+    return row is not None and row.deleted_at is not None
+
+
+async def get_documents(session: AsyncSession, *, organization_id: str, document_ids: list[str]) -> list[Document]:
+    rows = await session.execute(
+        select(d).where(d.c.organization_id == organization_id, d.c.id.in_(document_ids), _live)
+    )
+    return [_to_document(r) for r in rows]
+
+
+async def list_documents(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    first: int,
+    after: tuple[datetime, str] | None,
+    status: Status | None,
+) -> tuple[list[Document], bool, int]:
+    """A page of documents, newest first, whether more follow, and the total count for the filter."""
+    conditions = [d.c.organization_id == organization_id, _live]
+    if status is not None:
+        conditions.append(d.c.status == status.value)
+    page = select(d).where(*conditions)
+    if after is not None:
+        created_at, document_id = after
+        page = page.where(or_(d.c.created_at < created_at, and_(d.c.created_at == created_at, d.c.id < document_id)))
+    rows = (await session.execute(page.order_by(d.c.created_at.desc(), d.c.id.desc()).limit(first + 1))).all()
+    total = (await session.execute(select(func.count()).select_from(d).where(*conditions))).scalar_one()
+    return [_to_document(r) for r in rows[:first]], len(rows) > first, int(total)
+
+
+async def update_document(session: AsyncSession, *, organization_id: str, document_id: str, **values: Any) -> None:
+    await session.execute(
+        update(d).where(d.c.id == document_id, d.c.organization_id == organization_id).values(**values)
+    )
+
+
+async def save_text(
+    session: AsyncSession, *, organization_id: str, document_id: str, generation: int, text: str
+) -> None:
+    t = tables.document_texts
+    await session.execute(t.delete().where(t.c.document_id == document_id, t.c.organization_id == organization_id))
+    await session.execute(
+        t.insert().values(document_id=document_id, organization_id=organization_id, generation=generation, text=text)
+    )
+
+
+async def get_text(
+    session: AsyncSession, *, organization_id: str, document_id: str, max_chars: int | None
+) -> str | None:
+    t = tables.document_texts
+    column = func.left(t.c.text, max_chars) if max_chars is not None else t.c.text
+    row = (
+        await session.execute(
+            select(column.label("text")).where(t.c.document_id == document_id, t.c.organization_id == organization_id)
+        )
+    ).first()
+    return str(row.text) if row else None
+
+
+async def delete_text(session: AsyncSession, *, organization_id: str, document_id: str) -> None:
+    t = tables.document_texts
+    await session.execute(t.delete().where(t.c.document_id == document_id, t.c.organization_id == organization_id))
+
+
+async def overdue_documents(session: AsyncSession, *, now: datetime, stage_deadline: datetime) -> list[tuple[str, str]]:
+    """(organization_id, id) of work whose lease expired, or whose later stage went quiet, across organizations."""
+    rows = await session.execute(
+        select(d.c.organization_id, d.c.id)
+        .where(
+            _live,
+            or_(
+                and_(d.c.status == Status.EXTRACTING.value, d.c.lease_expires_at < now),
+                and_(d.c.status == Status.QUEUED.value, d.c.updated_at < stage_deadline),
+                and_(d.c.status.in_([Status.INDEXING.value, Status.ANALYZING.value]), d.c.updated_at < stage_deadline),
+            ),
+        )
+        .limit(100)
+    )
+    return [(str(r.organization_id), str(r.id)) for r in rows]

@@ -1,0 +1,24 @@
+"""Ingest service settings."""
+
+from __future__ import annotations
+
+from services.common.settings import DEFAULT_PORTS, ServiceSettings
+
+
+class IngestSettings(ServiceSettings):
+    """Upload limits, the processing pipeline, and the worker's leases."""
+
+    grpc_port: int = DEFAULT_PORTS["ingest"]
+    max_upload_bytes: int = 50 * 1024 * 1024
+
+    # Stages after extraction that must report back before a document is COMPLETED. Until a stage's
+    # service is deployed, leave it out and documents complete without it.
+    pipeline_stages: list[str] = ["indexing", "analysis"]
+
+    extraction_workers: int = 2
+    extraction_lease_s: int = 180
+    extraction_max_attempts: int = 3
+    # A later stage that has said nothing for this long fails the document instead of leaving it hanging.
+    stage_timeout_s: int = 900
+    reaper_interval_s: float = 5.0
+    download_url_ttl_s: int = 300

@@ -1,0 +1,418 @@
+"""Tenancy use cases. Each owns its transaction; every read and write is scoped to one organization."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.auth import Identity, Role
+from services.common.db import set_transaction_setting, tenant_transaction
+from services.common.errors import InvalidInput, NotFound, RateLimited, Unauthenticated
+from services.common.logging import get_logger
+from services.tenancy import repository as repo
+from services.tenancy.domain import (
+    MAX_NAME_LENGTH,
+    MAX_ORGANIZATION_NAME_LENGTH,
+    TokenPair,
+    User,
+    check_password_strength,
+    clean_display_text,
+    hash_token,
+    new_refresh_token,
+    normalize_email,
+    throttle_key,
+)
+from services.tenancy.settings import TenancySettings
+from services.tenancy.signing import SigningKey, issue_access_token
+
+log = get_logger(__name__)
+
+# OWASP's argon2id baseline (19 MiB, t=2, p=1): strong, and cheap enough for a 2-core box to serve logins.
+password_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+# Verified against when the e-mail is unknown, so a miss takes as long as a wrong password.
+_DUMMY_HASH = password_hasher.hash("pmdi-timing-equaliser")
+
+INVALID_CREDENTIALS = "invalid email or password"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    tokens: TokenPair
+    user: User
+
+
+class TenancyHandlers:
+    """The tenancy service's use cases."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        signing_key: SigningKey,
+        settings: TenancySettings,
+    ) -> None:
+        self._sessions = sessions
+        self._key = signing_key
+        self._settings = settings
+
+    # -- sign-up, sign-in and sessions ---------------------------------------------------------
+
+    async def register(
+        self, *, organization_name: str, email: str, password: str, name: str | None, source_address: str
+    ) -> AuthResult:
+        """Create an organization with its first user as ADMIN, and sign that user in."""
+        org_name = clean_display_text(
+            organization_name,
+            field="organizationName",
+            max_length=MAX_ORGANIZATION_NAME_LENGTH,
+            required=True,
+        )
+        assert org_name is not None
+        email = normalize_email(email)
+        display_name = clean_display_text(name, field="name", max_length=MAX_NAME_LENGTH, required=False)
+        check_password_strength(password, email=email, min_length=self._settings.password_min_length)
+        password_hash = await asyncio.to_thread(password_hasher.hash, password)
+        organization_id, user_id, now = str(uuid.uuid4()), str(uuid.uuid4()), _now()
+        try:
+            async with tenant_transaction(self._sessions, organization_id) as session:
+                await repo.insert_organization(session, organization_id=organization_id, name=org_name, now=now)
+                await repo.insert_user(
+                    session,
+                    user_id=user_id,
+                    organization_id=organization_id,
+                    email=email,
+                    name=display_name,
+                    role=Role.ADMIN,
+                    password_hash=password_hash,
+                    now=now,
+                )
+                await repo.record_audit(
+                    session,
+                    organization_id=organization_id,
+                    event_type="organization_registered",
+                    actor_user_id=user_id,
+                    subject=email,
+                    source_address=source_address,
+                    now=now,
+                )
+                return await self._sign_in(session, organization_id=organization_id, user_id=user_id, now=now)
+        except IntegrityError as exc:
+            raise InvalidInput("a user with this email already exists") from exc
+
+    async def login(self, *, email: str, password: str, source_address: str) -> AuthResult:
+        """Check credentials, throttling failures per account and per source address."""
+        email = normalize_email(email)
+        if len(password) > 1024:
+            raise Unauthenticated(INVALID_CREDENTIALS)
+        account_key = throttle_key("account", email)
+        address_key = throttle_key("address", source_address)
+        await self._refuse_if_throttled(account_key, address_key)
+
+        async with self._sessions() as session, session.begin():
+            await set_transaction_setting(session, "app.login_email", email)
+            credentials = await repo.find_credentials(session, email=email)
+        valid = await asyncio.to_thread(
+            _password_matches, credentials.password_hash if credentials else _DUMMY_HASH, password
+        )
+        now = _now()
+        if credentials is None or not valid:
+            async with self._sessions() as session, session.begin():
+                window_start = now - timedelta(seconds=self._settings.login_window_s)
+                for key in (account_key, address_key):
+                    await repo.record_throttle_failure(session, key=key, now=now, window_start=window_start)
+            if credentials is not None:
+                async with tenant_transaction(self._sessions, credentials.organization_id) as session:
+                    await repo.record_audit(
+                        session,
+                        organization_id=credentials.organization_id,
+                        event_type="login_failed",
+                        subject=email,
+                        source_address=source_address,
+                        now=now,
+                    )
+            log.info("login_failed", known_account=credentials is not None, source_address=source_address)
+            raise Unauthenticated(INVALID_CREDENTIALS)
+
+        async with self._sessions() as session, session.begin():
+            await repo.clear_throttle(session, key=account_key)
+        async with tenant_transaction(self._sessions, credentials.organization_id) as session:
+            await repo.record_audit(
+                session,
+                organization_id=credentials.organization_id,
+                event_type="login_succeeded",
+                actor_user_id=credentials.user_id,
+                subject=email,
+                source_address=source_address,
+                now=now,
+            )
+            return await self._sign_in(
+                session, organization_id=credentials.organization_id, user_id=credentials.user_id, now=now
+            )
+
+    async def refresh(self, *, refresh_token: str, source_address: str) -> AuthResult:
+        """Exchange a refresh token for a new pair; a reused token revokes its whole family."""
+        token = await self._find_refresh_token(refresh_token)
+        if token is None:
+            raise Unauthenticated("invalid refresh token")
+        organization_id, family_id = str(token["organization_id"]), str(token["family_id"])
+        now = _now()
+        async with tenant_transaction(self._sessions, organization_id) as session:
+            fresh = (
+                token["used_at"] is None
+                and token["revoked_at"] is None
+                and await repo.mark_refresh_token_used(
+                    session, token_id=str(token["id"]), organization_id=organization_id, now=now
+                )
+            )
+            if fresh:
+                expires_at = token["expires_at"]
+                assert isinstance(expires_at, datetime)
+                if expires_at <= now:
+                    raise Unauthenticated("refresh token expired")
+                return await self._sign_in(
+                    session,
+                    organization_id=organization_id,
+                    user_id=str(token["user_id"]),
+                    now=now,
+                    family_id=family_id,
+                )
+        # Reuse of a spent token means it was copied: end every session descended from the same login.
+        async with tenant_transaction(self._sessions, organization_id) as session:
+            revoked = await repo.revoke_family(session, organization_id=organization_id, family_id=family_id, now=now)
+            if token["revoked_at"] is None or revoked:
+                await repo.record_audit(
+                    session,
+                    organization_id=organization_id,
+                    event_type="refresh_token_reuse",
+                    actor_user_id=str(token["user_id"]),
+                    source_address=source_address,
+                    details={"family_id": family_id, "sessions_revoked": revoked},
+                    now=now,
+                )
+        raise Unauthenticated("refresh token already used; all sessions of this sign-in were revoked")
+
+    async def logout(self, *, refresh_token: str, source_address: str) -> bool:
+        """End the session a refresh token belongs to; True when there was one to end."""
+        token = await self._find_refresh_token(refresh_token)
+        if token is None:
+            return False
+        organization_id = str(token["organization_id"])
+        now = _now()
+        async with tenant_transaction(self._sessions, organization_id) as session:
+            revoked = await repo.revoke_family(
+                session, organization_id=organization_id, family_id=str(token["family_id"]), now=now
+            )
+            if revoked:
+                await repo.record_audit(
+                    session,
+                    organization_id=organization_id,
+                    event_type="logout",
+                    actor_user_id=str(token["user_id"]),
+                    source_address=source_address,
+                    now=now,
+                )
+        return revoked > 0
+
+    # -- users and roles -----------------------------------------------------------------------
+
+    async def me(self, *, caller: Identity) -> User:
+        async with tenant_transaction(self._sessions, caller.organization_id) as session:
+            user = await repo.get_user(session, organization_id=caller.organization_id, user_id=caller.user_id)
+        if user is None:
+            raise Unauthenticated("the signed-in user no longer exists")
+        return user
+
+    async def list_users(self, *, caller: Identity) -> list[User]:
+        async with tenant_transaction(self._sessions, caller.organization_id) as session:
+            await self._require_current_role(session, caller, Role.ADMIN)
+            return await repo.list_users(session, organization_id=caller.organization_id)
+
+    async def get_users(self, *, caller: Identity, user_ids: list[str]) -> list[User]:
+        """Users of the caller's organization among `user_ids`; others are simply absent."""
+        wanted = [u for u in dict.fromkeys(user_ids) if _is_uuid(u)]
+        if not wanted:
+            return []
+        async with tenant_transaction(self._sessions, caller.organization_id) as session:
+            return await repo.list_users(session, organization_id=caller.organization_id, user_ids=wanted)
+
+    async def add_user(
+        self,
+        *,
+        caller: Identity,
+        email: str,
+        password: str,
+        role: Role,
+        name: str | None,
+        source_address: str = "",
+    ) -> User:
+        email = normalize_email(email)
+        display_name = clean_display_text(name, field="name", max_length=MAX_NAME_LENGTH, required=False)
+        check_password_strength(password, email=email, min_length=self._settings.password_min_length)
+        password_hash = await asyncio.to_thread(password_hasher.hash, password)
+        user_id, now = str(uuid.uuid4()), _now()
+        try:
+            async with tenant_transaction(self._sessions, caller.organization_id) as session:
+                await self._require_current_role(session, caller, Role.ADMIN)
+                await repo.insert_user(
+                    session,
+                    user_id=user_id,
+                    organization_id=caller.organization_id,
+                    email=email,
+                    name=display_name,
+                    role=role,
+                    password_hash=password_hash,
+                    now=now,
+                )
+                await repo.record_audit(
+                    session,
+                    organization_id=caller.organization_id,
+                    event_type="user_created",
+                    actor_user_id=caller.user_id,
+                    subject=user_id,
+                    source_address=source_address,
+                    details={"email": email, "role": role.value},
+                    now=now,
+                )
+                user = await repo.get_user(session, organization_id=caller.organization_id, user_id=user_id)
+        except IntegrityError as exc:
+            raise InvalidInput("a user with this email already exists") from exc
+        assert user is not None
+        return user
+
+    async def set_user_role(self, *, caller: Identity, user_id: str, role: Role, source_address: str = "") -> User:
+        if not _is_uuid(user_id):
+            raise NotFound("user not found")
+        now = _now()
+        async with tenant_transaction(self._sessions, caller.organization_id) as session:
+            await self._require_current_role(session, caller, Role.ADMIN)
+            target = await repo.get_user(session, organization_id=caller.organization_id, user_id=user_id)
+            if target is None:
+                raise NotFound("user not found")
+            demotes_admin = target.role is Role.ADMIN and role is not Role.ADMIN
+            admins = await repo.count_admins(session, organization_id=caller.organization_id)
+            if demotes_admin and admins <= 1:
+                raise InvalidInput("the organization must keep at least one ADMIN")
+            await repo.set_role(session, organization_id=caller.organization_id, user_id=user_id, role=role)
+            await repo.record_audit(
+                session,
+                organization_id=caller.organization_id,
+                event_type="role_changed",
+                actor_user_id=caller.user_id,
+                subject=user_id,
+                source_address=source_address,
+                details={"from": target.role.value, "to": role.value},
+                now=now,
+            )
+            updated = await repo.get_user(session, organization_id=caller.organization_id, user_id=user_id)
+        assert updated is not None
+        return updated
+
+    async def audit_events(self, *, caller: Identity, limit: int) -> list[dict[str, object]]:
+        async with tenant_transaction(self._sessions, caller.organization_id) as session:
+            await self._require_current_role(session, caller, Role.ADMIN)
+            return await repo.list_audit_events(
+                session, organization_id=caller.organization_id, limit=max(1, min(limit, 1000))
+            )
+
+    # -- internals -----------------------------------------------------------------------------
+
+    async def _require_current_role(self, session: AsyncSession, caller: Identity, role: Role) -> None:
+        """Check the role as stored now, not as it was when the token was issued (a demotion is immediate)."""
+        caller.require(role)
+        current = await repo.get_user(session, organization_id=caller.organization_id, user_id=caller.user_id)
+        if current is None:
+            raise Unauthenticated("the signed-in user no longer exists")
+        Identity(
+            user_id=caller.user_id,
+            organization_id=caller.organization_id,
+            role=current.role,
+            token=caller.token,
+            token_id=caller.token_id,
+            expires_at=caller.expires_at,
+        ).require(role)
+
+    async def _refuse_if_throttled(self, account_key: str, address_key: str) -> None:
+        window_start = _now() - timedelta(seconds=self._settings.login_window_s)
+        async with self._sessions() as session, session.begin():
+            account_failures = await repo.throttle_failures(session, key=account_key, window_start=window_start)
+            address_failures = await repo.throttle_failures(session, key=address_key, window_start=window_start)
+        if (
+            account_failures >= self._settings.login_max_failures_per_account
+            or address_failures >= self._settings.login_max_failures_per_address
+        ):
+            minutes = max(1, self._settings.login_window_s // 60)
+            raise RateLimited(f"too many failed sign-in attempts; try again in up to {minutes} minutes")
+
+    async def _find_refresh_token(self, refresh_token: str) -> dict[str, object] | None:
+        if not refresh_token or len(refresh_token) > 200:
+            return None
+        async with self._sessions() as session, session.begin():
+            await set_transaction_setting(session, "app.refresh_token_hash", hash_token(refresh_token))
+            return await repo.find_refresh_token(session, token_hash=hash_token(refresh_token))
+
+    async def _sign_in(
+        self,
+        session: AsyncSession,
+        *,
+        organization_id: str,
+        user_id: str,
+        now: datetime,
+        family_id: str | None = None,
+    ) -> AuthResult:
+        """Issue an access token and a refresh token (a new family unless rotating) inside `session`."""
+        user = await repo.get_user(session, organization_id=organization_id, user_id=user_id)
+        if user is None:
+            raise Unauthenticated("the user no longer exists")
+        refresh_token = new_refresh_token()
+        await repo.insert_refresh_token(
+            session,
+            organization_id=organization_id,
+            user_id=user_id,
+            family_id=family_id or str(uuid.uuid4()),
+            token_hash=hash_token(refresh_token),
+            now=now,
+            ttl=timedelta(seconds=self._settings.refresh_token_ttl_s),
+        )
+        access_token = issue_access_token(
+            self._key,
+            user_id=user_id,
+            organization_id=organization_id,
+            role=user.role,
+            issuer=self._settings.jwt_issuer,
+            audience=self._settings.jwt_audience,
+            ttl_s=self._settings.access_token_ttl_s,
+        )
+        return AuthResult(
+            tokens=TokenPair(
+                access_token=access_token,
+                refresh_token=refresh_token,
+                expires_in=self._settings.access_token_ttl_s,
+            ),
+            user=user,
+        )
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return password_hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,252 @@
+"""Tenancy queries. Functions take the session of a transaction the use case owns; none commits."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.auth import Role
+from services.tenancy import tables
+from services.tenancy.domain import Credentials, Organization, User
+
+_user_columns = (
+    tables.users.c.id,
+    tables.users.c.email,
+    tables.users.c.name,
+    tables.users.c.role,
+    tables.users.c.created_at,
+    tables.organizations.c.id.label("org_id"),
+    tables.organizations.c.name.label("org_name"),
+    tables.organizations.c.created_at.label("org_created_at"),
+)
+_users_with_org = tables.users.join(tables.organizations, tables.organizations.c.id == tables.users.c.organization_id)
+
+
+def _to_user(row: object) -> User:
+    r = row._mapping  # type: ignore[attr-defined]
+    return User(
+        id=str(r["id"]),
+        email=r["email"],
+        name=r["name"],
+        role=Role(r["role"]),
+        created_at=r["created_at"],
+        organization=Organization(id=str(r["org_id"]), name=r["org_name"], created_at=r["org_created_at"]),
+    )
+
+
+async def insert_organization(session: AsyncSession, *, organization_id: str, name: str, now: datetime) -> None:
+    await session.execute(tables.organizations.insert().values(id=organization_id, name=name, created_at=now))
+
+
+async def insert_user(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    organization_id: str,
+    email: str,
+    name: str | None,
+    role: Role,
+    password_hash: str,
+    now: datetime,
+) -> None:
+    await session.execute(
+        tables.users.insert().values(
+            id=user_id,
+            organization_id=organization_id,
+            email=email,
+            name=name,
+            role=role.value,
+            password_hash=password_hash,
+            created_at=now,
+        )
+    )
+
+
+async def get_user(session: AsyncSession, *, organization_id: str, user_id: str) -> User | None:
+    row = (
+        await session.execute(
+            select(*_user_columns)
+            .select_from(_users_with_org)
+            .where(tables.users.c.id == user_id, tables.users.c.organization_id == organization_id)
+        )
+    ).first()
+    return _to_user(row) if row else None
+
+
+async def list_users(session: AsyncSession, *, organization_id: str, user_ids: list[str] | None = None) -> list[User]:
+    query = (
+        select(*_user_columns)
+        .select_from(_users_with_org)
+        .where(tables.users.c.organization_id == organization_id)
+        .order_by(tables.users.c.created_at, tables.users.c.id)
+    )
+    if user_ids is not None:
+        query = query.where(tables.users.c.id.in_(user_ids))
+    return [_to_user(row) for row in (await session.execute(query)).all()]
+
+
+async def count_admins(session: AsyncSession, *, organization_id: str) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count())
+                .select_from(tables.users)
+                .where(tables.users.c.organization_id == organization_id, tables.users.c.role == Role.ADMIN.value)
+            )
+        ).scalar_one()
+    )
+
+
+async def set_role(session: AsyncSession, *, organization_id: str, user_id: str, role: Role) -> None:
+    await session.execute(
+        update(tables.users)
+        .where(tables.users.c.id == user_id, tables.users.c.organization_id == organization_id)
+        .values(role=role.value)
+    )
+
+
+async def find_credentials(session: AsyncSession, *, email: str) -> Credentials | None:
+    """The user signing in with `email`; visible only while app.login_email names that address."""
+    row = (
+        await session.execute(
+            select(tables.users.c.id, tables.users.c.organization_id, tables.users.c.password_hash).where(
+                tables.users.c.email == email
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return Credentials(user_id=str(row.id), organization_id=str(row.organization_id), password_hash=row.password_hash)
+
+
+async def insert_refresh_token(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    user_id: str,
+    family_id: str,
+    token_hash: str,
+    now: datetime,
+    ttl: timedelta,
+) -> None:
+    await session.execute(
+        tables.refresh_tokens.insert().values(
+            id=str(uuid.uuid4()),
+            organization_id=organization_id,
+            user_id=user_id,
+            family_id=family_id,
+            token_hash=token_hash,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+
+
+async def find_refresh_token(session: AsyncSession, *, token_hash: str) -> dict[str, object] | None:
+    row = (
+        await session.execute(select(tables.refresh_tokens).where(tables.refresh_tokens.c.token_hash == token_hash))
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def mark_refresh_token_used(session: AsyncSession, *, token_id: str, organization_id: str, now: datetime) -> bool:
+    """Mark a token used; False when another request used it first (single use even under races)."""
+    result = await session.execute(
+        update(tables.refresh_tokens)
+        .where(
+            tables.refresh_tokens.c.id == token_id,
+            tables.refresh_tokens.c.organization_id == organization_id,
+            tables.refresh_tokens.c.used_at.is_(None),
+            tables.refresh_tokens.c.revoked_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke_family(session: AsyncSession, *, organization_id: str, family_id: str, now: datetime) -> int:
+    result = await session.execute(
+        update(tables.refresh_tokens)
+        .where(
+            tables.refresh_tokens.c.family_id == family_id,
+            tables.refresh_tokens.c.organization_id == organization_id,
+            tables.refresh_tokens.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_audit(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    event_type: str,
+    now: datetime,
+    actor_user_id: str | None = None,
+    subject: str | None = None,
+    source_address: str = "",
+    details: dict[str, object] | None = None,
+) -> None:
+    await session.execute(
+        tables.audit_events.insert().values(
+            id=str(uuid.uuid4()),
+            organization_id=organization_id,
+            event_type=event_type,
+            actor_user_id=actor_user_id,
+            subject=subject,
+            source_address=source_address,
+            details=json.loads(json.dumps(details or {})),
+            at=now,
+        )
+    )
+
+
+async def list_audit_events(session: AsyncSession, *, organization_id: str, limit: int) -> list[dict[str, object]]:
+    rows = await session.execute(
+        select(tables.audit_events)
+        .where(tables.audit_events.c.organization_id == organization_id)
+        .order_by(tables.audit_events.c.at.desc())
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def throttle_failures(session: AsyncSession, *, key: str, window_start: datetime) -> int:
+    """Failures counted for `key` in the window that is still open at `window_start` or later."""
+    row = (
+        await session.execute(
+            select(tables.login_throttle.c.failures).where(
+                and_(
+                    tables.login_throttle.c.key == key,
+                    tables.login_throttle.c.window_started_at >= window_start,
+                )
+            )
+        )
+    ).first()
+    return int(row.failures) if row else 0
+
+
+async def record_throttle_failure(session: AsyncSession, *, key: str, now: datetime, window_start: datetime) -> None:
+    """Count one failure, starting a new window when the stored one has expired."""
+    t = tables.login_throttle
+    expired = t.c.window_started_at < window_start
+    statement = insert(t).values(key=key, failures=1, window_started_at=now)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[t.c.key],
+            set_={
+                "failures": case((expired, 1), else_=t.c.failures + 1),
+                "window_started_at": case((expired, now), else_=t.c.window_started_at),
+            },
+        )
+    )
+
+
+async def clear_throttle(session: AsyncSession, *, key: str) -> None:
+    await session.execute(tables.login_throttle.delete().where(tables.login_throttle.c.key == key))

@@ -1,0 +1,170 @@
+"""gRPC servicer for pmdi.tenancy.v1: proto in, use case, proto out."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from pmdi.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
+
+from services.common.auth import Role, require_identity
+from services.common.errors import InvalidInput
+from services.tenancy.domain import User
+from services.tenancy.handlers import AuthResult, TenancyHandlers
+from services.tenancy.signing import SigningKey
+
+ROLE_TO_PROTO = {
+    Role.ADMIN: tenancy_pb2.ROLE_ADMIN,
+    Role.MEMBER: tenancy_pb2.ROLE_MEMBER,
+    Role.VIEWER: tenancy_pb2.ROLE_VIEWER,
+}
+ROLE_FROM_PROTO = {v: k for k, v in ROLE_TO_PROTO.items()}
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def user_to_proto(user: User) -> tenancy_pb2.User:
+    message = tenancy_pb2.User(
+        id=user.id,
+        email=user.email,
+        role=ROLE_TO_PROTO[user.role],
+        organization=tenancy_pb2.Organization(
+            id=user.organization.id,
+            name=user.organization.name,
+            created_at=_timestamp(user.organization.created_at),
+        ),
+        created_at=_timestamp(user.created_at),
+    )
+    if user.name is not None:
+        message.name = user.name
+    return message
+
+
+def _auth_payload(result: AuthResult) -> tenancy_pb2.AuthPayload:
+    return tenancy_pb2.AuthPayload(
+        access_token=result.tokens.access_token,
+        refresh_token=result.tokens.refresh_token,
+        expires_in=result.tokens.expires_in,
+        user=user_to_proto(result.user),
+    )
+
+
+def _role(value: int) -> Role:
+    if value not in ROLE_FROM_PROTO:
+        raise InvalidInput("role must be ADMIN, MEMBER or VIEWER")
+    return ROLE_FROM_PROTO[value]  # type: ignore[index]
+
+
+class TenancyRpc(tenancy_pb2_grpc.TenancyServiceServicer):  # type: ignore[misc]
+    """Translates between protobuf and the tenancy use cases."""
+
+    def __init__(self, handlers: TenancyHandlers, signing_key: SigningKey, issuer: str, audience: str) -> None:
+        self._handlers = handlers
+        self._key = signing_key
+        self._issuer = issuer
+        self._audience = audience
+
+    async def Register(
+        self, request: tenancy_pb2.RegisterRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.AuthPayload:
+        result = await self._handlers.register(
+            organization_name=request.organization_name,
+            email=request.email,
+            password=request.password,
+            name=request.name if request.HasField("name") else None,
+            source_address=request.client.source_address,
+        )
+        return _auth_payload(result)
+
+    async def Login(
+        self, request: tenancy_pb2.LoginRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.AuthPayload:
+        return _auth_payload(
+            await self._handlers.login(
+                email=request.email, password=request.password, source_address=request.client.source_address
+            )
+        )
+
+    async def RefreshToken(
+        self, request: tenancy_pb2.RefreshTokenRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.AuthPayload:
+        return _auth_payload(
+            await self._handlers.refresh(
+                refresh_token=request.refresh_token, source_address=request.client.source_address
+            )
+        )
+
+    async def Logout(
+        self, request: tenancy_pb2.LogoutRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.LogoutResponse:
+        ended = await self._handlers.logout(
+            refresh_token=request.refresh_token, source_address=request.client.source_address
+        )
+        return tenancy_pb2.LogoutResponse(session_ended=ended)
+
+    async def GetMe(self, request: tenancy_pb2.GetMeRequest, context: grpc.aio.ServicerContext) -> tenancy_pb2.User:
+        return user_to_proto(await self._handlers.me(caller=require_identity()))
+
+    async def ListUsers(
+        self, request: tenancy_pb2.ListUsersRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.ListUsersResponse:
+        users = await self._handlers.list_users(caller=require_identity())
+        return tenancy_pb2.ListUsersResponse(users=[user_to_proto(u) for u in users])
+
+    async def GetUsers(
+        self, request: tenancy_pb2.GetUsersRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.ListUsersResponse:
+        users = await self._handlers.get_users(caller=require_identity(), user_ids=list(request.user_ids))
+        return tenancy_pb2.ListUsersResponse(users=[user_to_proto(u) for u in users])
+
+    async def AddUser(self, request: tenancy_pb2.AddUserRequest, context: grpc.aio.ServicerContext) -> tenancy_pb2.User:
+        user = await self._handlers.add_user(
+            caller=require_identity(),
+            email=request.email,
+            password=request.password,
+            role=_role(request.role),
+            name=request.name if request.HasField("name") else None,
+        )
+        return user_to_proto(user)
+
+    async def SetUserRole(
+        self, request: tenancy_pb2.SetUserRoleRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.User:
+        user = await self._handlers.set_user_role(
+            caller=require_identity(), user_id=request.user_id, role=_role(request.role)
+        )
+        return user_to_proto(user)
+
+    async def GetPublicKeys(
+        self, request: tenancy_pb2.GetPublicKeysRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.GetPublicKeysResponse:
+        key = tenancy_pb2.PublicKey(kid=self._key.kid, algorithm="EdDSA", public_key_pem=self._key.public_pem)
+        return tenancy_pb2.GetPublicKeysResponse(keys=[key], issuer=self._issuer, audience=self._audience)
+
+    async def ListAuditEvents(
+        self, request: tenancy_pb2.ListAuditEventsRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.ListAuditEventsResponse:
+        rows = await self._handlers.audit_events(caller=require_identity(), limit=request.limit or 100)
+        events = []
+        for row in rows:
+            event = tenancy_pb2.AuditEvent(
+                id=str(row["id"]),
+                event_type=str(row["event_type"]),
+                source_address=str(row["source_address"]),
+                details_json=json.dumps(row["details"]),
+            )
+            if row["actor_user_id"] is not None:
+                event.actor_user_id = str(row["actor_user_id"])
+            if row["subject"] is not None:
+                event.subject = str(row["subject"])
+            at = row["at"]
+            assert isinstance(at, datetime)
+            event.at.CopyFrom(_timestamp(at))
+            events.append(event)
+        return tenancy_pb2.ListAuditEventsResponse(events=events)

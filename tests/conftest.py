@@ -1,0 +1,120 @@
+"""One real platform per test session: embedded Postgres, NATS and S3, five services, the gateway."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.launcher import Deployment, Launcher
+from tests.client import GraphQLClient
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_port_block(size: int) -> int:
+    """A base port with `size` free ports above it (the stack opens several around its base)."""
+    for _ in range(50):
+        base = free_port()
+        if base + size > 65000:
+            continue
+        try:
+            for offset in range(size):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free port block")
+
+
+@pytest.fixture(scope="session")
+def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    data_dir: Path = tmp_path_factory.mktemp("pmdi")
+    launcher = Launcher(
+        data_dir=data_dir,
+        gateway_port=free_port(),
+        grpc_ports={name: free_port() for name in ("tenancy", "ingest", "search", "analysis")},
+        stack_base_port=free_port_block(40),
+        extra_env={
+            "PMDI_LOG_LEVEL": "INFO",
+            # Tests stand in for several clients behind one proxy, so they may say who they are.
+            "PMDI_TRUSTED_PROXIES": '["127.0.0.1/32"]',
+        },
+    )
+    yield launcher
+    launcher.stop(stack=True)
+
+
+@pytest.fixture(scope="session")
+def deployment(launcher: Launcher) -> Deployment:
+    return launcher.start()
+
+
+@pytest.fixture(scope="session")
+def gateway(deployment: Deployment) -> GraphQLClient:
+    return GraphQLClient(deployment.gateway_url)
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+STRONG_PASSWORD = "correct-Horse-battery-9"
+
+
+class Member:
+    """A signed-in user of a test organization."""
+
+    def __init__(self, payload: dict[str, object], email: str, password: str) -> None:
+        self.payload = payload
+        self.email = email
+        self.password = password
+        self.token = str(payload["accessToken"])
+        self.refresh_token = str(payload["refreshToken"])
+        user = payload["user"]
+        assert isinstance(user, dict)
+        self.user_id = str(user["id"])
+        self.organization_id = str(user["organization"]["id"]) if "organization" in user else ""
+
+
+class Organization:
+    """A registered organization with an ADMIN, and helpers to add members."""
+
+    def __init__(self, gateway: GraphQLClient, name: str) -> None:
+        from tests.client import LOGIN, REGISTER
+
+        self.gateway = gateway
+        email = unique_email("admin")
+        result = gateway(REGISTER, {"org": name, "email": email, "password": STRONG_PASSWORD, "name": "Ada Admin"})
+        self.admin = Member(result.ok()["register"], email, STRONG_PASSWORD)
+        self.id = self.admin.organization_id
+        self._login = LOGIN
+
+    def add(self, role: str) -> Member:
+        from tests.client import ADD_USER
+
+        email = unique_email(role.lower())
+        added = self.gateway(
+            ADD_USER, {"email": email, "password": STRONG_PASSWORD, "role": role}, token=self.admin.token
+        ).ok()["addUser"]
+        assert added["role"] == role
+        payload = self.gateway(self._login, {"email": email, "password": STRONG_PASSWORD}).ok()["login"]
+        member = Member(payload, email, STRONG_PASSWORD)
+        member.organization_id = self.id
+        return member
+
+
+@pytest.fixture
+def org_factory(gateway: GraphQLClient) -> type[Organization]:
+    def make(name: str | None = None) -> Organization:
+        return Organization(gateway, name or f"Org {uuid.uuid4().hex[:6]}")
+
+    return make  # type: ignore[return-value]

@@ -1,0 +1,134 @@
+"""Row-level security at the database, checked with each service's own role and raw SQL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from services.common.provisioning import SERVICE_SCHEMAS, role_name
+from services.launcher import Deployment
+
+TENANT_TABLES_SQL = """
+SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'organization_id' AND NOT a.attisdropped
+WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+"""
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_service_roles_are_not_superusers_and_cannot_bypass_rls(deployment: Deployment) -> None:
+    async def check() -> None:
+        admin = await asyncpg.connect(deployment.endpoints.database_admin_url)
+        try:
+            for service in SERVICE_SCHEMAS:
+                row = await admin.fetchrow(
+                    "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = $1",
+                    role_name(service),
+                )
+                assert row is not None and not any(row.values()), service
+        finally:
+            await admin.close()
+
+    run(check())
+
+
+def test_every_table_with_tenant_data_has_forced_rls(deployment: Deployment) -> None:
+    async def check() -> None:
+        admin = await asyncpg.connect(deployment.endpoints.database_admin_url)
+        try:
+            found = 0
+            for schema in SERVICE_SCHEMAS:
+                for row in await admin.fetch(TENANT_TABLES_SQL, schema):
+                    found += 1
+                    assert row["relrowsecurity"] and row["relforcerowsecurity"], f"{schema}.{row['relname']}"
+            assert found >= 3
+        finally:
+            await admin.close()
+
+    run(check())
+
+
+def test_a_query_without_the_organization_filter_sees_only_the_current_organization(
+    org_factory: Any, deployment: Deployment
+) -> None:
+    a, b = org_factory(), org_factory()
+    b.add("VIEWER")
+
+    async def check() -> None:
+        conn = await asyncpg.connect(deployment.database_urls["tenancy"])
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('app.current_org_id', $1, true)", a.id)
+                orgs = {
+                    str(r["organization_id"]) for r in await conn.fetch("SELECT organization_id FROM tenancy.users")
+                }
+                assert orgs == {a.id}
+                assert {str(r["id"]) for r in await conn.fetch("SELECT id FROM tenancy.organizations")} == {a.id}
+                audit = {
+                    str(r["organization_id"])
+                    for r in await conn.fetch("SELECT organization_id FROM tenancy.audit_events")
+                }
+                assert audit == {a.id}
+            async with conn.transaction():
+                assert await conn.fetchval("SELECT count(*) FROM tenancy.users") == 0
+                assert await conn.fetchval("SELECT count(*) FROM tenancy.refresh_tokens") == 0
+                assert await conn.fetchval("SELECT count(*) FROM tenancy.organizations") == 0
+            # After a transaction-scoped setting ends it reads '' (not NULL): still nothing.
+            assert await conn.fetchval("SELECT count(*) FROM tenancy.users") == 0
+        finally:
+            await conn.close()
+
+    run(check())
+
+
+def test_writes_into_another_organization_are_refused(org_factory: Any, deployment: Deployment) -> None:
+    a, b = org_factory(), org_factory()
+
+    async def check() -> None:
+        conn = await asyncpg.connect(deployment.database_urls["tenancy"])
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('app.current_org_id', $1, true)", a.id)
+                changed = await conn.execute(
+                    "UPDATE tenancy.users SET role = 'VIEWER' WHERE organization_id = $1", b.id
+                )
+                assert changed == "UPDATE 0"
+            try:
+                async with conn.transaction():
+                    await conn.execute("SELECT set_config('app.current_org_id', $1, true)", a.id)
+                    await conn.execute(
+                        "INSERT INTO tenancy.audit_events (id, organization_id, event_type) "
+                        "VALUES (gen_random_uuid(), $1, 'forged')",
+                        b.id,
+                    )
+                raise AssertionError("insert into another organization succeeded")
+            except asyncpg.InsufficientPrivilegeError:
+                pass
+        finally:
+            await conn.close()
+
+    run(check())
+
+
+def test_a_service_role_cannot_read_another_services_schema(deployment: Deployment) -> None:
+    async def check() -> None:
+        for service in SERVICE_SCHEMAS:
+            if service == "tenancy":
+                continue
+            conn = await asyncpg.connect(deployment.database_urls[service])
+            try:
+                try:
+                    await conn.fetch("SELECT * FROM tenancy.users")
+                    raise AssertionError(f"{service} read tenancy.users")
+                except asyncpg.InsufficientPrivilegeError:
+                    pass
+            finally:
+                await conn.close()
+
+    run(check())

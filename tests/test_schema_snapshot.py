@@ -1,0 +1,31 @@
+"""The committed schema snapshot is the schema the gateway serves; a change to the API shows in review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.gateway.schema import build_schema
+from services.gateway.settings import GatewaySettings
+
+SNAPSHOT = Path(__file__).resolve().parent.parent / "services" / "gateway" / "schema.graphql"
+
+
+def test_schema_matches_the_committed_snapshot() -> None:
+    served = build_schema(GatewaySettings()).as_str().strip() + "\n"
+    assert SNAPSHOT.read_text() == served, "run `make schema` and commit services/gateway/schema.graphql"
+
+
+def test_the_contract_names_are_all_there() -> None:
+    served = build_schema(GatewaySettings()).as_str()
+    for name in (
+        "me: User!",
+        "documents(first: Int = 20, after: String = null, status: DocumentStatus = null): DocumentConnection!",
+        "document(id: ID!): Document",
+        "uploadDocument(file: Upload!, title: String = null): Document!",
+        "documentEvents(documentId: ID = null): ProcessingEvent!",
+        "summary(length: SummaryLength! = MEDIUM): String",
+        "search(query: String!, mode: SearchMode = HYBRID, limit: Int = 10, documentIds: [ID!] = null): [SearchHit!]!",
+        "ask(question: String!, documentIds: [ID!] = null): Answer!",
+        "usage(since: DateTime = null, until: DateTime = null): UsageReport!",
+    ):
+        assert name in served, name
