@@ -32,7 +32,7 @@ ME = {"query": "query { me { id email role organization { id name } } }"}
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def register_users(client: httpx.AsyncClient, url: str, count: int) -> list[tuple[str, str]]:
@@ -84,7 +84,9 @@ async def run(base_url: str, clients: int, seconds: float) -> dict[str, Any]:
         await drive(client, url, me_bodies, 2, clients)  # warm-up
         me_latencies, me_errors = await drive(client, url, me_bodies, seconds, clients)
         login_query = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }"
-        login_bodies = [({"query": login_query, "variables": {"e": e, "p": PASSWORD}}, {}) for e, _ in users]
+        login_bodies: list[tuple[dict[str, Any], dict[str, str]]] = [
+            ({"query": login_query, "variables": {"e": e, "p": PASSWORD}}, {}) for e, _ in users
+        ]
         login_latencies, login_errors = await drive(client, url, login_bodies, seconds / 2, clients)
     return {
         "benchmark": "gateway_load",

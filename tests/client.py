@@ -54,6 +54,9 @@ class GraphQLClient:
         response = self.http.post(self.url, json={"query": query, "variables": variables or {}}, headers=sent)
         return GraphQLResult(response.status_code, response.json())
 
+    def close(self) -> None:
+        self.http.close()
+
     def raw(self, content: bytes, *, content_type: str = "application/json") -> httpx.Response:
         return self.http.post(self.url, content=content, headers={"Content-Type": content_type})
 

@@ -47,6 +47,9 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
             "PMDI_LOG_LEVEL": "INFO",
             # Tests stand in for several clients behind one proxy, so they may say who they are.
             "PMDI_TRUSTED_PROXIES": '["127.0.0.1/32"]',
+            # Short leases so fault tests see a killed worker's document taken over within seconds.
+            "PMDI_EXTRACTION_LEASE_S": "15",
+            "PMDI_REAPER_INTERVAL_S": "2",
         },
     )
     yield launcher
@@ -59,8 +62,10 @@ def deployment(launcher: Launcher) -> Deployment:
 
 
 @pytest.fixture(scope="session")
-def gateway(deployment: Deployment) -> GraphQLClient:
-    return GraphQLClient(deployment.gateway_url)
+def gateway(deployment: Deployment) -> Iterator[GraphQLClient]:
+    client = GraphQLClient(deployment.gateway_url)
+    yield client
+    client.close()
 
 
 def unique_email(prefix: str = "user") -> str:

@@ -79,6 +79,8 @@ def test_rate_limits_hold_across_two_gateway_replicas(
             _wait_for_http(f"{url}/healthz", process)
         clients = [GraphQLClient(url) for _, url in replicas]
         codes = [clients[i % 2](ME, token=org.admin.token).codes for i in range(14)]
+        for client in clients:
+            client.close()
         # 10 per user per window in total, whichever replica answers.
         assert codes[:10] == [[]] * 10
         assert codes[10:] == [["RATE_LIMITED"]] * 4

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -13,6 +15,26 @@ from services.common.logging import CORRELATION_HEADER, correlation_id_var
 Metadata = tuple[tuple[str, str], ...]
 
 
+# A peer that restarts answers UNAVAILABLE for a moment: retry briefly rather than fail the caller, and
+# reconnect fast instead of gRPC's default back-off of up to two minutes.
+_SERVICE_CONFIG = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [{}],
+                "retryPolicy": {
+                    "maxAttempts": 5,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "2s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    }
+)
+
+
 def open_channel(address: str) -> grpc.aio.Channel:
     """Open an insecure channel to an internal service (TLS is the mesh's job in Kubernetes)."""
     return grpc.aio.insecure_channel(
@@ -21,6 +43,11 @@ def open_channel(address: str) -> grpc.aio.Channel:
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.enable_retries", 1),
+            ("grpc.service_config", _SERVICE_CONFIG),
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.min_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 500),
         ],
     )
 

@@ -17,7 +17,7 @@ log = get_logger(__name__)
 
 
 def consumer_tasks(
-    js: JetStreamContext, pipeline: Pipeline, stop: asyncio.Event, *, extraction_workers: int
+    js: JetStreamContext, pipeline: Pipeline, stop: asyncio.Event, *, extraction_workers: int, lease_s: float
 ) -> list[asyncio.Task[None]]:
     """Start every consumer loop; extraction gets several, sharing one durable consumer."""
 
@@ -64,6 +64,8 @@ def consumer_tasks(
                 handler=on_uploaded,
                 stop=stop,
                 batch=1,
+                # Redelivery and the lease agree: a message comes back when its worker's lease has run out.
+                ack_wait_s=lease_s,
                 on_give_up=on_extraction_give_up,
             )
             for _ in range(extraction_workers)

@@ -61,7 +61,9 @@ async def start(stack: AsyncExitStack, settings: IngestSettings) -> None:
     tasks = [
         asyncio.create_task(relay.run(stop)),
         asyncio.create_task(_reap_forever(pipeline, stop, settings.reaper_interval_s)),
-        *consumer_tasks(js, pipeline, stop, extraction_workers=settings.extraction_workers),
+        *consumer_tasks(
+            js, pipeline, stop, extraction_workers=settings.extraction_workers, lease_s=settings.extraction_lease_s
+        ),
     ]
 
     async def stop_tasks() -> None:

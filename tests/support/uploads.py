@@ -122,7 +122,8 @@ class Watch:
         return self.subscriber
 
     def __exit__(self, *_: object) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
+        if not self._loop.is_closed():  # closed already when the server ended the subscription
+            self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(15)
         if self.failure is not None:
             raise self.failure
