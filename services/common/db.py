@@ -21,8 +21,9 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         sqlalchemy_url(settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
-        pool_recycle=1800,
+        # No pre-ping (a round trip per checkout on the hot path); connections are recycled instead, and
+        # a connection broken by a database restart fails one call and is then replaced.
+        pool_recycle=300,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from services.gateway.accounts import AccountMutation, AccountQuery
@@ -29,7 +29,10 @@ def build_schema(settings: GatewaySettings) -> strawberry.Schema:
         subscription=Subscription,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+            # Clients send the same few operations over and over: parse and validate each text once.
+            lambda: ParserCache(maxsize=1024),
             lambda: AddValidationRules([complexity]),
+            lambda: ValidationCache(maxsize=1024),
             PublicErrors,
         ],
     )

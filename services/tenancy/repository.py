@@ -6,9 +6,9 @@ import json
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.common.auth import Role
 from services.tenancy import tables
@@ -37,6 +37,17 @@ def _to_user(row: object) -> User:
         created_at=r["created_at"],
         organization=Organization(id=str(r["org_id"]), name=r["org_name"], created_at=r["org_created_at"]),
     )
+
+
+async def user_profile(connection: AsyncConnection, *, organization_id: str, user_id: str) -> User | None:
+    """A user and their organization in one round trip (see migration 0002), on an autocommit connection."""
+    row = (
+        await connection.execute(
+            text("SELECT * FROM tenancy.user_profile(CAST(:org AS uuid), CAST(:member AS uuid))"),
+            {"org": organization_id, "member": user_id},
+        )
+    ).first()
+    return _to_user(row) if row else None
 
 
 async def insert_organization(session: AsyncSession, *, organization_id: str, name: str, now: datetime) -> None:
