@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import asyncpg
+import strawberry
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from minio import Minio
@@ -15,9 +16,11 @@ from pmdi.ingest.v1 import ingest_pb2_grpc
 from pmdi.search.v1 import search_pb2_grpc
 from pmdi.tenancy.v1 import tenancy_pb2_grpc
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from services.common import events
@@ -25,7 +28,8 @@ from services.common.errors import RateLimited
 from services.common.grpc_client import open_channel
 from services.common.tenancy_keys import remote_verifier
 from services.gateway.context import Backends, GatewayContext, authenticate
-from services.gateway.guard import STATE_KEY, GraphQLGuard, RequestAuth
+from services.gateway.errors import to_public
+from services.gateway.guard import STATE_KEY, ASGIApp, GraphQLGuard, Receive, RequestAuth, Scope, Send
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.readiness import grpc_check, nats_check, postgres_check, run_checks, s3_check
 from services.gateway.schema import build_schema
@@ -36,9 +40,33 @@ GRAPHQL_PATH = "/graphql"
 MAX_MULTIPART_BYTES = 64 * 1024 * 1024
 
 
-class AuthenticatingRouter(GraphQLRouter[GatewayContext, None]):
-    """Authenticates WebSockets from the connection_init payload, as CONTRACT.md specifies."""
+class GatewayGraphQL(GraphQL[GatewayContext, None]):
+    """The GraphQL ASGI app, mounted directly (no per-request FastAPI routing or dependency injection)."""
 
+    def __init__(self, schema: strawberry.Schema, backends: Callable[[], Backends], *, graphiql: bool) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            multipart_uploads_enabled=True,
+        )
+        self._backends = backends
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> GatewayContext:
+        auth = request.scope.get("state", {}).get(STATE_KEY)
+        if not isinstance(auth, RequestAuth):
+            auth = RequestAuth(address="unknown", identity=None, auth_error=None, correlation_id="")
+        return GatewayContext(
+            backends=self._backends(), address=auth.address, identity=auth.identity, auth_error=auth.auth_error
+        )
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Every HTTP error leaves with a public code, whichever stage (parse, validate, execute) raised it."""
+        if result.errors:
+            result.errors = [to_public(e) for e in result.errors]
+        return process_result(result)
+
+    # Authenticates WebSockets from the connection_init payload, as CONTRACT.md specifies.
     async def on_ws_connect(self, context: GatewayContext) -> UnsetType | dict[str, object] | None:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         authorization = params.get("Authorization") or params.get("authorization")
@@ -55,7 +83,7 @@ class AuthenticatingRouter(GraphQLRouter[GatewayContext, None]):
         return accepted
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
+def create_app(settings: GatewaySettings) -> ASGIApp:
     """Build the application; backends are opened in the lifespan and closed on shutdown."""
     state: dict[str, object] = {}
 
@@ -107,6 +135,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             }
             pruner = asyncio.create_task(limiter.prune_forever())
             stack.callback(pruner.cancel)
+            stack.push_async_callback(limiter.close)
             yield
 
     def backends() -> Backends:
@@ -114,24 +143,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         assert isinstance(value, Backends)
         return value
 
-    async def get_context(request: Request = None, websocket: WebSocket = None) -> GatewayContext:  # type: ignore[assignment]
-        connection = request if request is not None else websocket
-        auth = connection.scope.get("state", {}).get(STATE_KEY)
-        if not isinstance(auth, RequestAuth):
-            auth = RequestAuth(address="unknown", identity=None, auth_error=None, correlation_id="")
-        return GatewayContext(
-            backends=backends(), address=auth.address, identity=auth.identity, auth_error=auth.auth_error
-        )
-
-    router: GraphQLRouter[GatewayContext, None] = AuthenticatingRouter(
-        build_schema(settings),
-        context_getter=get_context,
-        graphql_ide="graphiql" if settings.graphiql else None,
-        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
-        multipart_uploads_enabled=True,
-    )
     app = FastAPI(title="PM Document Intelligence", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.include_router(router, prefix=GRAPHQL_PATH)
+    graphql = GatewayGraphQL(build_schema(settings), backends, graphiql=settings.graphiql)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -149,11 +162,17 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(
-        GraphQLGuard,  # type: ignore[arg-type]
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        # /graphql goes straight to strawberry; FastAPI keeps health, metrics and the lifespan.
+        if scope["type"] in ("http", "websocket") and scope["path"] == GRAPHQL_PATH:
+            await graphql(scope, receive, send)  # type: ignore[arg-type]
+        else:
+            await app(scope, receive, send)  # type: ignore[arg-type]
+
+    return GraphQLGuard(
+        dispatch,
         backends=backends,
         path=GRAPHQL_PATH,
         max_json_bytes=settings.max_body_bytes,
         max_multipart_bytes=MAX_MULTIPART_BYTES,
     )
-    return app

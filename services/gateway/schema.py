@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from services.gateway.accounts import AccountMutation, AccountQuery
 from services.gateway.documents import DocumentMutation, DocumentQuery, DocumentSubscription
@@ -18,12 +20,19 @@ Mutation = merge_types("Mutation", (AccountMutation, DocumentMutation))
 Subscription = merge_types("Subscription", (DocumentSubscription,))
 
 
+class GatewaySchema(strawberry.Schema):
+    """strawberry logs every error with its traceback; ours are classified and logged in `to_public`."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        return None
+
+
 def build_schema(settings: GatewaySettings) -> strawberry.Schema:
     """The schema with its limits and error policy."""
     complexity = complexity_rule(
         max_depth=settings.max_query_depth, max_cost=settings.max_query_cost, max_aliases=settings.max_aliases
     )
-    return strawberry.Schema(
+    return GatewaySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
