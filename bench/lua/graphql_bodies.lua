@@ -9,8 +9,11 @@ function setup(thread)
   counter = counter + 1
 end
 
+local pause_ms = 0
+
 function init(args)
   local path = args[1]
+  pause_ms = tonumber(args[2] or "0")
   for line in io.lines(path) do
     local auth, body = line:match("^([^\t]*)\t(.*)$")
     table.insert(bodies, {auth = auth, body = body})
@@ -25,6 +28,12 @@ function request()
   local headers = {["Content-Type"] = "application/json"}
   if item.auth ~= "-" then headers["Authorization"] = item.auth end
   return wrk.format("POST", nil, headers, item.body)
+end
+
+-- Paced runs: each connection waits between requests, so the offered load is a rate, not "as fast as
+-- the server answers" (closed-loop latency at saturation is queueing time, not service time).
+function delay()
+  return pause_ms
 end
 
 function response(status, headers, body)

@@ -79,6 +79,7 @@ class TokenVerifier:
     # A token naming an unknown kid triggers at most one refetch per interval, so forged kids cannot
     # turn every request into a call to the tenancy service.
     REFETCH_INTERVAL_S = 30.0
+    CACHE_SIZE = 10_000
 
     def __init__(self, *, fetch_keys: KeyFetcher, issuer: str, audience: str) -> None:
         self._fetch_keys = fetch_keys
@@ -87,6 +88,7 @@ class TokenVerifier:
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
+        self._verified: dict[str, Identity] = {}
 
     async def _key_for(self, kid: str) -> Ed25519PublicKey | None:
         if kid in self._keys:
@@ -99,6 +101,20 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Identity:
         """Return the identity in a valid access token, or raise Unauthenticated."""
+        # A token verified once stays valid until it expires: the signature cannot change. Expiry is
+        # checked on every use; the cache is bounded, and only successful verifications enter it.
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached.expires_at > time.time():
+                return cached
+            del self._verified[token]
+        identity = await self._verify_signature_and_claims(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = identity
+        return identity
+
+    async def _verify_signature_and_claims(self, token: str) -> Identity:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
