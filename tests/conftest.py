@@ -117,8 +117,17 @@ class Organization:
         return member
 
 
+@pytest.fixture(scope="module")
+def org_factory_module(gateway: GraphQLClient) -> type[Organization]:
+    return _factory(gateway)
+
+
 @pytest.fixture
 def org_factory(gateway: GraphQLClient) -> type[Organization]:
+    return _factory(gateway)
+
+
+def _factory(gateway: GraphQLClient) -> type[Organization]:
     def make(name: str | None = None) -> Organization:
         return Organization(gateway, name or f"Org {uuid.uuid4().hex[:6]}")
 

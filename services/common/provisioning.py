@@ -51,6 +51,7 @@ async def _provision(admin_url: str, passwords: dict[str, str]) -> None:
     try:
         database = await conn.fetchval("SELECT current_database()")
         await conn.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
         # Nobody but the admin creates objects in public; services keep to their own schema.
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         for service in SERVICE_SCHEMAS:

@@ -1,25 +1,101 @@
-"""The search process: serve gRPC (health and reflection) until signalled."""
+"""The search process: migrate, or index from JetStream and answer gRPC until signalled."""
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
+from pathlib import Path
 
+from pmdi.events.v1 import documents_pb2
+from pmdi.search.v1 import search_pb2, search_pb2_grpc
+
+from services.common import events, subjects
+from services.common.db import create_engine, session_factory
 from services.common.grpc_server import start_grpc_server
 from services.common.logging import get_logger
+from services.common.migrations import upgrade_to_head
+from services.common.object_store import ObjectStore
+from services.common.outbox import OutboxRelay
 from services.common.tenancy_keys import remote_verifier
+from services.search import tables
+from services.search.embeddings import create_embedder
+from services.search.handlers import SearchHandlers
+from services.search.rpc import SearchRpc
 from services.search.settings import SearchSettings
 
 log = get_logger(__name__)
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def migrate(settings: SearchSettings) -> None:
+    upgrade_to_head(migrations_dir=MIGRATIONS_DIR, database_url=settings.database_url, schema=tables.SCHEMA)
+
+
+def _header(message_type: type, data: bytes) -> documents_pb2.EventHeader:
+    event = events.parse(message_type, data)
+    header = getattr(event, "header")  # noqa: B009 - every document event has one
+    assert isinstance(header, documents_pb2.EventHeader)
+    return header
 
 
 async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
-    """Start serving gRPC."""
+    engine = create_engine(settings)
+    stack.push_async_callback(engine.dispose)
+    sessions = session_factory(engine)
+    store = ObjectStore(settings)
+    embedder = create_embedder(settings)
+    handlers = SearchHandlers(sessions=sessions, store=store, embedder=embedder, settings=settings)
+
+    nc = await events.connect(settings.nats_url, name="search")
+    stack.push_async_callback(nc.drain)
+    js = nc.jetstream()
+    await events.ensure_streams(js)
+    stop = asyncio.Event()
+
+    async def on_extracted(data: bytes, _: int) -> None:
+        await handlers.index(_header(documents_pb2.DocumentExtracted, data))
+
+    async def on_give_up(data: bytes, error: Exception) -> None:
+        await handlers.fail(_header(documents_pb2.DocumentExtracted, data), "Indexing for search failed repeatedly.")
+
+    async def on_deleted(data: bytes, _: int) -> None:
+        await handlers.forget(_header(documents_pb2.DocumentDeleted, data))
+
+    relay = OutboxRelay(sessions, tables.outbox, js)
+    tasks = [
+        asyncio.create_task(relay.run(stop)),
+        asyncio.create_task(
+            events.consume(
+                js,
+                subject=subjects.DOCUMENT_EXTRACTED,
+                durable="search-indexing",
+                handler=on_extracted,
+                stop=stop,
+                batch=1,
+                on_give_up=on_give_up,
+            )
+        ),
+        asyncio.create_task(
+            events.consume(
+                js, subject=subjects.DOCUMENT_DELETED, durable="search-deleted", handler=on_deleted, stop=stop
+            )
+        ),
+    ]
+
+    async def stop_tasks() -> None:
+        stop.set()
+        await asyncio.wait(tasks, timeout=10)
+        for task in tasks:
+            task.cancel()
+
+    stack.push_async_callback(stop_tasks)
+    servicer = SearchRpc(handlers, embedder.model_name)
     server, _, port = await start_grpc_server(
         host=settings.grpc_host,
         port=settings.grpc_port,
         verifier=remote_verifier(settings),
-        registrars=[],
-        service_names=[],
+        registrars=[lambda s: search_pb2_grpc.add_SearchServiceServicer_to_server(servicer, s)],
+        service_names=[search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name],
     )
     stack.push_async_callback(server.stop, 5)
     log.info("grpc_listening", port=port)

@@ -1,0 +1,129 @@
+"""Hybrid search through /graphql over real uploaded documents, embedded by the real local model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.client import GraphQLClient
+from tests.support.uploads import upload
+from tests.test_documents import wait_final
+
+SEARCH = """query($q: String!, $mode: SearchMode, $limit: Int, $ids: [ID!]) {
+  search(query: $q, mode: $mode, limit: $limit, documentIds: $ids) {
+    document { id title } snippet score chunkIndex page semanticRank keywordRank } }"""
+
+VENDOR = """# Weekly status: Project Atlas
+
+## Procurement
+The vendor contract renewal is delayed because legal has not signed off yet.
+
+## Engineering
+Ticket JIRA-4711 tracks the database failover test planned for Q1 2024.
+The on-call rotation was updated for the holiday period.
+"""
+
+BUDGET = """# Finance review
+
+The quarterly budget is on track. Spending on cloud hosting fell by ten percent after the reserved
+instance purchase. No overruns are expected this quarter.
+"""
+
+
+def _indexed(gateway: GraphQLClient, token: str, name: str, content: str) -> str:
+    document_id = str(upload(gateway.base_url, token, name, content.encode()).ok()["uploadDocument"]["id"])
+    assert wait_final(gateway, token, document_id)["status"] == "COMPLETED"
+    return document_id
+
+
+@pytest.fixture(scope="module")
+def corpus(org_factory_module: Any, gateway: GraphQLClient) -> dict[str, Any]:
+    org = org_factory_module()
+    vendor = _indexed(gateway, org.admin.token, "atlas-status.md", VENDOR)
+    budget = _indexed(gateway, org.admin.token, "finance.md", BUDGET)
+    return {"org": org, "vendor": vendor, "budget": budget}
+
+
+def _search(gateway: GraphQLClient, token: str, query: str, **variables: Any) -> list[dict[str, Any]]:
+    return list(gateway(SEARCH, {"q": query, **variables}, token=token).ok()["search"])
+
+
+def test_an_exact_identifier_is_found_by_keyword(corpus: dict[str, Any], gateway: GraphQLClient) -> None:
+    hits = _search(gateway, corpus["org"].admin.token, "JIRA-4711", mode="KEYWORD")
+    assert hits and hits[0]["document"]["id"] == corpus["vendor"]
+    assert hits[0]["keywordRank"] == 1 and hits[0]["semanticRank"] is None
+    assert "<mark>" in hits[0]["snippet"]
+    quoted = _search(gateway, corpus["org"].admin.token, '"Q1 2024"', mode="KEYWORD")
+    assert quoted and quoted[0]["document"]["id"] == corpus["vendor"]
+
+
+def test_a_paraphrase_is_found_by_meaning_only(corpus: dict[str, Any], gateway: GraphQLClient) -> None:
+    paraphrase = "supplier agreement postponed awaiting lawyers approval"
+    token = corpus["org"].admin.token
+    assert _search(gateway, token, paraphrase, mode="KEYWORD") == []
+    semantic = _search(gateway, token, paraphrase, mode="SEMANTIC")
+    assert semantic[0]["document"]["id"] == corpus["vendor"]
+    assert semantic[0]["semanticRank"] == 1 and semantic[0]["keywordRank"] is None
+
+
+def test_hybrid_ranks_by_both_and_reports_both_ranks(corpus: dict[str, Any], gateway: GraphQLClient) -> None:
+    hits = _search(gateway, corpus["org"].admin.token, "vendor contract delayed")
+    top = hits[0]
+    assert top["document"]["id"] == corpus["vendor"]
+    assert top["semanticRank"] is not None and top["keywordRank"] is not None
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+
+def test_a_misspelling_still_finds_the_document(corpus: dict[str, Any], gateway: GraphQLClient) -> None:
+    hits = _search(gateway, corpus["org"].admin.token, "quartely budgett", mode="KEYWORD")
+    assert hits and hits[0]["document"]["id"] == corpus["budget"]
+
+
+def test_document_filter_limits_results(corpus: dict[str, Any], gateway: GraphQLClient) -> None:
+    hits = _search(gateway, corpus["org"].admin.token, "budget", ids=[corpus["vendor"]])
+    assert {h["document"]["id"] for h in hits} <= {corpus["vendor"]}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["'); DROP TABLE search.chunks; --", "budget & !cloud | <-> :* (", "Überprüfung des Budgets € 😀", "a:b:c \\ %_"],
+)
+def test_syntax_characters_and_unicode_are_just_text(
+    corpus: dict[str, Any], gateway: GraphQLClient, query: str
+) -> None:
+    result = gateway(SEARCH, {"q": query}, token=corpus["org"].admin.token)
+    assert not result.errors, result.errors
+
+
+def test_bad_search_input_is_refused_or_capped(corpus: dict[str, Any], gateway: GraphQLClient) -> None:
+    token = corpus["org"].admin.token
+    assert gateway(SEARCH, {"q": "   "}, token=token).codes == ["BAD_USER_INPUT"]
+    assert gateway(SEARCH, {"q": "x" * 10_000}, token=token).codes == ["BAD_USER_INPUT"]
+    assert gateway(SEARCH, {"q": "budget", "limit": 0}, token=token).codes == ["BAD_USER_INPUT"]
+    assert len(gateway(SEARCH, {"q": "budget", "limit": 10_000}, token=token).ok()["search"]) <= 100
+    assert gateway(SEARCH, {"q": "budget", "ids": ["not-an-id"]}, token=token).codes == ["BAD_USER_INPUT"]
+
+
+def test_no_search_trick_reaches_another_organization(
+    corpus: dict[str, Any], org_factory_module: Any, gateway: GraphQLClient
+) -> None:
+    other = org_factory_module()
+    twin = _indexed(gateway, other.admin.token, "atlas-status.md", VENDOR.replace("JIRA-4711", "JIRA-9999"))
+    token = corpus["org"].admin.token
+    for query in ("JIRA-9999", "vendor contract renewal", "Project Atlas"):
+        for mode in ("HYBRID", "SEMANTIC", "KEYWORD"):
+            ids = {h["document"]["id"] for h in _search(gateway, token, query, mode=mode, limit=100)}
+            assert twin not in ids
+    assert _search(gateway, token, "vendor contract", ids=[twin]) == []
+    theirs = _search(gateway, other.admin.token, "JIRA-4711", mode="KEYWORD")
+    assert corpus["vendor"] not in {h["document"]["id"] for h in theirs}
+
+
+def test_a_deleted_document_never_appears(org_factory_module: Any, gateway: GraphQLClient) -> None:
+    org = org_factory_module()
+    doomed = _indexed(gateway, org.admin.token, "doomed.md", "# Decommission\nThe legacy billing server ZX-81 retires.")
+    assert _search(gateway, org.admin.token, "ZX-81", mode="KEYWORD")
+    gateway("mutation($id: ID!) { deleteDocument(id: $id) }", {"id": doomed}, token=org.admin.token).ok()
+    for mode in ("HYBRID", "SEMANTIC", "KEYWORD"):
+        assert _search(gateway, org.admin.token, "legacy billing server ZX-81", mode=mode) == []
