@@ -5,4 +5,4 @@ from services.analysis.settings import AnalysisSettings
 from services.common.entrypoint import main
 
 if __name__ == "__main__":  # not when multiprocessing re-imports the main module
-    main("analysis", AnalysisSettings, migrate=None, start=service.start)
+    main("analysis", AnalysisSettings, migrate=service.migrate, start=service.start)

@@ -1,25 +1,144 @@
-"""The analysis process: serve gRPC (health and reflection) until signalled."""
+"""The analysis process: migrate, or analyse from JetStream and answer gRPC until signalled."""
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
+from pathlib import Path
 
+from pmdi.analysis.v1 import analysis_pb2, analysis_pb2_grpc
+from pmdi.events.v1 import documents_pb2
+from pmdi.search.v1 import search_pb2_grpc
+
+from services.analysis import tables
+from services.analysis.breaker import CircuitBreaker
+from services.analysis.catalog import load_catalog
+from services.analysis.handlers import AnalysisHandlers
+from services.analysis.providers.base import Provider
+from services.analysis.providers.local_provider import LocalProvider
+from services.analysis.router import Router
+from services.analysis.rpc import AnalysisRpc
 from services.analysis.settings import AnalysisSettings
+from services.common import events, subjects
+from services.common.db import create_engine, session_factory
+from services.common.grpc_client import open_channel
 from services.common.grpc_server import start_grpc_server
 from services.common.logging import get_logger
+from services.common.migrations import upgrade_to_head
+from services.common.object_store import ObjectStore
+from services.common.outbox import OutboxRelay
 from services.common.tenancy_keys import remote_verifier
 
 log = get_logger(__name__)
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def migrate(settings: AnalysisSettings) -> None:
+    upgrade_to_head(migrations_dir=MIGRATIONS_DIR, database_url=settings.database_url, schema=tables.SCHEMA)
+
+
+def providers_from(settings: AnalysisSettings) -> dict[str, Provider]:
+    """The local provider always; OpenAI and Anthropic when their keys are configured."""
+    providers: dict[str, Provider] = {"local": LocalProvider()}
+    if settings.openai_api_key:
+        from services.analysis.providers.openai_provider import OpenAIProvider
+
+        providers["openai"] = OpenAIProvider(api_key=settings.openai_api_key, base_url=settings.openai_base_url)
+    if settings.anthropic_api_key:
+        from services.analysis.providers.anthropic_provider import AnthropicProvider
+
+        providers["anthropic"] = AnthropicProvider(
+            api_key=settings.anthropic_api_key, base_url=settings.anthropic_base_url
+        )
+    return providers
+
+
+def _header(message_type: type, data: bytes) -> documents_pb2.EventHeader:
+    header = getattr(events.parse(message_type, data), "header")  # noqa: B009 - every document event has one
+    assert isinstance(header, documents_pb2.EventHeader)
+    return header
 
 
 async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
-    """Start serving gRPC."""
+    engine = create_engine(settings)
+    stack.push_async_callback(engine.dispose)
+    sessions = session_factory(engine)
+    providers = providers_from(settings)
+    router = Router(
+        sessions=sessions,
+        catalog=load_catalog(settings.catalog_file),
+        providers=providers,
+        breakers={
+            name: CircuitBreaker(failures_to_open=settings.breaker_failures, reset_after_s=settings.breaker_reset_s)
+            for name in providers
+            if name != "local"
+        },
+        monthly_budget_usd=settings.monthly_budget_usd,
+        priority=settings.cost_priority,
+        timeout_s=settings.provider_timeout_s,
+        attempts=settings.provider_attempts,
+    )
+    search_channel = open_channel(settings.search_addr)
+    stack.push_async_callback(search_channel.close)
+    handlers = AnalysisHandlers(
+        sessions=sessions,
+        store=ObjectStore(settings),
+        router=router,
+        search=search_pb2_grpc.SearchServiceStub(search_channel),
+        max_answer_chunks=settings.max_answer_chunks,
+    )
+
+    nc = await events.connect(settings.nats_url, name="analysis")
+    stack.push_async_callback(nc.drain)
+    js = nc.jetstream()
+    await events.ensure_streams(js)
+    stop = asyncio.Event()
+
+    async def on_indexed(data: bytes, _: int) -> None:
+        await handlers.analyze(_header(documents_pb2.DocumentIndexed, data))
+
+    async def on_give_up(data: bytes, error: Exception) -> None:
+        await handlers.fail(_header(documents_pb2.DocumentIndexed, data), "Analysis failed repeatedly.")
+
+    async def on_deleted(data: bytes, _: int) -> None:
+        await handlers.forget(_header(documents_pb2.DocumentDeleted, data))
+
+    relay = OutboxRelay(sessions, tables.outbox, js)
+    tasks = [
+        asyncio.create_task(relay.run(stop)),
+        asyncio.create_task(
+            events.consume(
+                js,
+                subject=subjects.DOCUMENT_INDEXED,
+                durable="analysis-documents",
+                handler=on_indexed,
+                stop=stop,
+                batch=1,
+                ack_wait_s=600,
+                on_give_up=on_give_up,
+            )
+        ),
+        asyncio.create_task(
+            events.consume(
+                js, subject=subjects.DOCUMENT_DELETED, durable="analysis-deleted", handler=on_deleted, stop=stop
+            )
+        ),
+    ]
+
+    async def stop_tasks() -> None:
+        stop.set()
+        await asyncio.wait(tasks, timeout=10)
+        for task in tasks:
+            task.cancel()
+
+    stack.push_async_callback(stop_tasks)
+    servicer = AnalysisRpc(handlers)
     server, _, port = await start_grpc_server(
         host=settings.grpc_host,
         port=settings.grpc_port,
         verifier=remote_verifier(settings),
-        registrars=[],
-        service_names=[],
+        registrars=[lambda s: analysis_pb2_grpc.add_AnalysisServiceServicer_to_server(servicer, s)],
+        service_names=[analysis_pb2.DESCRIPTOR.services_by_name["AnalysisService"].full_name],
     )
     stack.push_async_callback(server.stop, 5)
     log.info("grpc_listening", port=port)

@@ -10,7 +10,7 @@ from pmdi.events.v1 import documents_pb2
 from services.common import subjects
 from services.common.events import consume, parse
 from services.common.logging import get_logger
-from services.ingest.domain import Status
+from services.ingest.domain import STAGE_STATUS, Status
 from services.ingest.pipeline import Pipeline
 
 log = get_logger(__name__)
@@ -44,6 +44,16 @@ def consumer_tasks(
         h = event.header
         await pipeline.stage_finished(h.organization_id, h.document_id, h.generation, Status.ANALYZING)
 
+    async def on_stage_progress(data: bytes, _: int) -> None:
+        event = parse(documents_pb2.StageProgress, data)
+        assert isinstance(event, documents_pb2.StageProgress)
+        h = event.header
+        status = STAGE_STATUS.get(event.stage)
+        if status is not None:
+            await pipeline.stage_progress(
+                h.organization_id, h.document_id, h.generation, status, event.fraction, event.message
+            )
+
     async def on_failed(data: bytes, _: int) -> None:
         event = parse(documents_pb2.DocumentFailed, data)
         assert isinstance(event, documents_pb2.DocumentFailed)
@@ -73,6 +83,13 @@ def consumer_tasks(
         consume(js, subject=subjects.DOCUMENT_INDEXED, durable="ingest-indexed", handler=on_indexed, stop=stop),
         consume(js, subject=subjects.DOCUMENT_ANALYZED, durable="ingest-analyzed", handler=on_analyzed, stop=stop),
         consume(js, subject=subjects.DOCUMENT_FAILED, durable="ingest-failed", handler=on_failed, stop=stop),
+        consume(
+            js,
+            subject=subjects.DOCUMENT_STAGE_PROGRESS,
+            durable="ingest-stage-progress",
+            handler=on_stage_progress,
+            stop=stop,
+        ),
         consume(js, subject=subjects.DOCUMENT_DELETED, durable="ingest-deleted", handler=on_deleted, stop=stop),
     ]
     return [asyncio.create_task(loop) for loop in loops]

@@ -13,7 +13,7 @@ class IngestSettings(ServiceSettings):
 
     # Stages after extraction that must report back before a document is COMPLETED. Until a stage's
     # service is deployed, leave it out and documents complete without it.
-    pipeline_stages: list[str] = ["indexing"]
+    pipeline_stages: list[str] = ["indexing", "analysis"]
 
     extraction_workers: int = 2
     extraction_lease_s: int = 180

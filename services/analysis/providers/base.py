@@ -1,0 +1,68 @@
+"""What every provider offers the router, and the failures it may raise."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel, ValidationError
+
+
+@dataclass(frozen=True)
+class ProviderReply:
+    output: BaseModel
+    input_tokens: int
+    output_tokens: int
+
+
+class ProviderError(Exception):
+    """A call failed; the router moves to the next model."""
+
+
+class RetryableError(ProviderError):
+    """A call failed in a way worth retrying (429, 5xx, timeout); `retry_after_s` when the provider said."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class InvalidOutput(ProviderError):
+    """The model's reply did not match the task's schema, even after repair and one retry."""
+
+
+class Provider(Protocol):
+    name: str
+
+    async def complete(
+        self, *, model: str, task: str, system: str, prompt: str, schema: type[BaseModel], timeout_s: float
+    ) -> ProviderReply: ...
+
+
+def parse_output(raw: str, schema: type[BaseModel]) -> BaseModel:
+    """Validate a JSON reply; repair the common damage (prose or code fences around the object) first."""
+    candidates = [raw]
+    fenced = re.search(r"```(?:json)?\s*(\{.*\})\s*```", raw, re.S)
+    if fenced:
+        candidates.append(fenced.group(1))
+    braces = re.search(r"\{.*\}", raw, re.S)
+    if braces:
+        candidates.append(braces.group(0))
+    last: Exception | None = None
+    for candidate in candidates:
+        try:
+            return schema.model_validate(json.loads(candidate))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            last = exc
+    raise InvalidOutput(f"reply does not match {schema.__name__}: {last}")
+
+
+def retry_after(headers: object) -> float | None:
+    """Seconds from a retry-after header, if present and sane."""
+    value = getattr(headers, "get", lambda _: None)("retry-after")
+    try:
+        return max(0.0, min(60.0, float(value))) if value is not None else None
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,292 @@
+"""Analysis queries. Functions take the session of a transaction the use case owns; none commits."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    task: str
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_ms: int
+    cached: bool
+    fallback_from: str | None
+
+
+async def spent_this_month(session: AsyncSession, *, organization_id: str) -> float:
+    now = datetime.now(UTC)
+    row = await session.execute(
+        text(
+            "SELECT coalesce(sum(cost_usd), 0) FROM analysis.usage_daily WHERE organization_id = :org AND day >= :first"
+        ),
+        {"org": organization_id, "first": now.date().replace(day=1)},
+    )
+    return float(row.scalar_one())
+
+
+async def cached_output(session: AsyncSession, *, organization_id: str, key: str) -> dict[str, Any] | None:
+    row = (
+        await session.execute(
+            text(
+                "SELECT output, input_tokens, output_tokens FROM analysis.cache WHERE organization_id = :org AND key = :key"
+            ),
+            {"org": organization_id, "key": key},
+        )
+    ).first()
+    return {"output": row.output, "input_tokens": row.input_tokens, "output_tokens": row.output_tokens} if row else None
+
+
+async def store_cache(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    key: str,
+    output: dict[str, Any],
+    input_tokens: int,
+    output_tokens: int,
+) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO analysis.cache (organization_id, key, output, input_tokens, output_tokens) "
+            "VALUES (:org, :key, CAST(:output AS jsonb), :i, :o) ON CONFLICT DO NOTHING"
+        ),
+        {"org": organization_id, "key": key, "output": json.dumps(output), "i": input_tokens, "o": output_tokens},
+    )
+
+
+async def record_call(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    document_id: str | None,
+    generation: int | None,
+    call: CallRecord,
+) -> None:
+    """One ledger line, and the same numbers added to the day's roll-up, in one transaction."""
+    now = datetime.now(UTC)
+    params = {
+        "org": organization_id,
+        "doc": document_id,
+        "gen": generation,
+        "task": call.task,
+        "provider": call.provider,
+        "model": f"{call.provider}/{call.model}",
+        "i": call.input_tokens,
+        "o": call.output_tokens,
+        "cost": call.cost_usd,
+        "latency": call.latency_ms,
+        "cached": call.cached,
+        "fallback": call.fallback_from,
+        "at": now,
+        "day": now.date(),
+    }
+    await session.execute(
+        text(
+            "INSERT INTO analysis.ledger (organization_id, document_id, generation, task, provider, model, "
+            "input_tokens, output_tokens, cost_usd, latency_ms, cached, fallback_from, at) VALUES (:org, :doc, :gen, "
+            ":task, :provider, :model, :i, :o, :cost, :latency, :cached, :fallback, :at)"
+        ),
+        params,
+    )
+    await session.execute(
+        text(
+            "INSERT INTO analysis.usage_daily AS u (organization_id, day, model, task, calls, input_tokens, "
+            "output_tokens, cost_usd) VALUES (:org, :day, :model, :task, 1, :i, :o, :cost) "
+            "ON CONFLICT (organization_id, day, model, task) DO UPDATE SET calls = u.calls + 1, "
+            "input_tokens = u.input_tokens + EXCLUDED.input_tokens, output_tokens = u.output_tokens + "
+            "EXCLUDED.output_tokens, cost_usd = u.cost_usd + EXCLUDED.cost_usd"
+        ),
+        params,
+    )
+
+
+async def save_analysis(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    document_id: str,
+    generation: int,
+    summaries: dict[str, str | None],
+    action_items: list[dict[str, Any]],
+    risks: list[dict[str, Any]],
+    cost_usd: float,
+    pages: int,
+) -> None:
+    await delete_document(session, organization_id=organization_id, document_id=document_id)
+    await session.execute(
+        text(
+            "INSERT INTO analysis.analyses (document_id, organization_id, generation, summary_short, summary_medium, "
+            "summary_detailed, cost_usd) VALUES (:doc, :org, :gen, :s, :m, :d, :cost)"
+        ),
+        {
+            "doc": document_id,
+            "org": organization_id,
+            "gen": generation,
+            "s": summaries.get("summary_short"),
+            "m": summaries.get("summary_medium"),
+            "d": summaries.get("summary_detailed"),
+            "cost": cost_usd,
+        },
+    )
+    for position, item in enumerate(action_items):
+        await session.execute(
+            text(
+                "INSERT INTO analysis.action_items (id, organization_id, document_id, position, title, owner, due_date, "
+                "source_quote) VALUES (:id, :org, :doc, :pos, :title, :owner, :due, :quote)"
+            ),
+            {
+                "id": str(uuid.uuid4()),
+                "org": organization_id,
+                "doc": document_id,
+                "pos": position,
+                "title": item["title"],
+                "owner": item.get("owner"),
+                "due": date.fromisoformat(item["due_date"]) if item.get("due_date") else None,
+                "quote": item["source_quote"],
+            },
+        )
+    for position, risk in enumerate(risks):
+        await session.execute(
+            text(
+                "INSERT INTO analysis.risks (id, organization_id, document_id, position, description, severity, "
+                "mitigation, source_quote) VALUES (:id, :org, :doc, :pos, :description, :severity, :mitigation, :quote)"
+            ),
+            {
+                "id": str(uuid.uuid4()),
+                "org": organization_id,
+                "doc": document_id,
+                "pos": position,
+                "description": risk["description"],
+                "severity": risk["severity"],
+                "mitigation": risk.get("mitigation"),
+                "quote": risk["source_quote"],
+            },
+        )
+    await session.execute(
+        text(
+            "INSERT INTO analysis.processing_log (organization_id, document_id, generation, pages) "
+            "VALUES (:org, :doc, :gen, :pages) ON CONFLICT DO NOTHING"
+        ),
+        {"org": organization_id, "doc": document_id, "gen": generation, "pages": pages},
+    )
+
+
+async def delete_document(session: AsyncSession, *, organization_id: str, document_id: str) -> None:
+    await session.execute(
+        text("DELETE FROM analysis.analyses WHERE organization_id = :org AND document_id = :doc"),
+        {"org": organization_id, "doc": document_id},
+    )
+
+
+async def analysis_generation(session: AsyncSession, *, organization_id: str, document_id: str) -> int | None:
+    row = (
+        await session.execute(
+            text("SELECT generation FROM analysis.analyses WHERE organization_id = :org AND document_id = :doc"),
+            {"org": organization_id, "doc": document_id},
+        )
+    ).first()
+    return int(row[0]) if row else None
+
+
+async def load_analyses(
+    session: AsyncSession, *, organization_id: str, document_ids: list[str]
+) -> list[dict[str, Any]]:
+    analyses = [
+        dict(r._mapping)
+        for r in await session.execute(
+            text(
+                "SELECT * FROM analysis.analyses WHERE organization_id = :org AND document_id = ANY(CAST(:ids AS uuid[]))"
+            ),
+            {"org": organization_id, "ids": document_ids},
+        )
+    ]
+    for analysis in analyses:
+        params = {"org": organization_id, "doc": analysis["document_id"], "gen": analysis["generation"]}
+        analysis["action_items"] = [
+            dict(r._mapping)
+            for r in await session.execute(
+                text(
+                    "SELECT * FROM analysis.action_items WHERE organization_id = :org AND document_id = :doc ORDER BY position"
+                ),
+                params,
+            )
+        ]
+        analysis["risks"] = [
+            dict(r._mapping)
+            for r in await session.execute(
+                text(
+                    "SELECT * FROM analysis.risks WHERE organization_id = :org AND document_id = :doc ORDER BY position"
+                ),
+                params,
+            )
+        ]
+        analysis["model_calls"] = [
+            dict(r._mapping)
+            for r in await session.execute(
+                text(
+                    "SELECT * FROM analysis.ledger WHERE organization_id = :org AND document_id = :doc "
+                    "AND generation = :gen ORDER BY id"
+                ),
+                params,
+            )
+        ]
+    return analyses
+
+
+async def usage(
+    session: AsyncSession, *, organization_id: str, since: datetime | None, until: datetime | None
+) -> dict[str, Any]:
+    """Totals per model and per task: whole days from the roll-up, partial edge days from the ledger."""
+    lower = since or datetime(1970, 1, 1, tzinfo=UTC)
+    upper = until or datetime.now(UTC)
+    # Whole days strictly inside (lower, upper) come from usage_daily; the two edge days from raw lines.
+    rows = await session.execute(
+        text(
+            """
+            WITH bounds AS (
+                SELECT CAST(:lower AS timestamptz) AS lo, CAST(:upper AS timestamptz) AS hi
+            ), days AS (
+                SELECT (lo AT TIME ZONE 'UTC')::date + 1 AS first_day, (hi AT TIME ZONE 'UTC')::date - 1 AS last_day,
+                       lo, hi FROM bounds
+            ), lines AS (
+                SELECT model, task, calls, input_tokens, output_tokens, cost_usd FROM analysis.usage_daily, days
+                WHERE organization_id = :org AND day BETWEEN first_day AND last_day
+                UNION ALL
+                SELECT model, task, 1, input_tokens, output_tokens, cost_usd FROM analysis.ledger, days
+                WHERE organization_id = :org AND at >= lo AND at < hi
+                  AND ((at AT TIME ZONE 'UTC')::date < first_day OR (at AT TIME ZONE 'UTC')::date > last_day)
+            )
+            SELECT model, task, sum(calls) AS calls, sum(input_tokens) AS input_tokens,
+                   sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd
+            FROM lines GROUP BY model, task
+            """
+        ),
+        {"org": organization_id, "lower": lower, "upper": upper},
+    )
+    lines = [dict(r._mapping) for r in rows]
+    documents = (
+        await session.execute(
+            text(
+                "SELECT count(DISTINCT document_id), coalesce(sum(pages), 0) FROM analysis.processing_log "
+                "WHERE organization_id = :org AND at >= :lower AND at < :upper"
+            ),
+            {"org": organization_id, "lower": lower, "upper": upper},
+        )
+    ).first()
+    return {
+        "lines": lines,
+        "documents": int(documents[0]) if documents else 0,
+        "pages": int(documents[1]) if documents else 0,
+    }

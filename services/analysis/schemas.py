@@ -1,0 +1,80 @@
+"""What each task must return, validated with pydantic whichever provider produced it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+PROMPT_VERSION = "2026-11-24.1"
+
+
+class SummaryOutput(BaseModel):
+    summary: str = Field(min_length=1)
+
+
+class ActionItemOut(BaseModel):
+    title: str = Field(min_length=1)
+    owner: str | None = None
+    due_date: date | None = None
+    source_quote: str = Field(min_length=1)
+
+
+class ActionItemsOutput(BaseModel):
+    items: list[ActionItemOut]
+
+
+class RiskOut(BaseModel):
+    description: str = Field(min_length=1)
+    severity: Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+    mitigation: str | None = None
+    source_quote: str = Field(min_length=1)
+
+
+class RisksOutput(BaseModel):
+    risks: list[RiskOut]
+
+
+class AnswerOutput(BaseModel):
+    answer: str
+    cited_chunks: list[int] = Field(default_factory=list)
+
+
+TaskOutput = SummaryOutput | ActionItemsOutput | RisksOutput | AnswerOutput
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "summary_short": SummaryOutput,
+    "summary_medium": SummaryOutput,
+    "summary_detailed": SummaryOutput,
+    "action_items": ActionItemsOutput,
+    "risks": RisksOutput,
+    "answer": AnswerOutput,
+}
+
+INSTRUCTIONS = {
+    "summary_short": "Summarise the project document in one or two sentences.",
+    "summary_medium": "Summarise the project document in one paragraph of four to six sentences.",
+    "summary_detailed": "Write a sectioned summary: one '## Heading' per topic, each with its key points.",
+    "action_items": (
+        "List every action item: a short imperative title, the owner's name if stated, the due date as YYYY-MM-DD "
+        "if stated (resolve relative dates against the document's date), and source_quote: the exact sentence "
+        "from the document, copied verbatim."
+    ),
+    "risks": (
+        "List every risk: a description, severity LOW, MEDIUM, HIGH or CRITICAL from the impact described, the "
+        "mitigation if stated, and source_quote: the exact sentence from the document, copied verbatim."
+    ),
+    "answer": (
+        "Answer the question using only the numbered excerpts. Cite the numbers you used in cited_chunks. "
+        "If the excerpts do not contain the answer, say that the documents do not answer it and cite nothing."
+    ),
+}
+
+
+def system_prompt(task: str) -> str:
+    schema = SCHEMAS[task].model_json_schema()
+    return (
+        "You analyse project-management documents. Reply with one JSON object and nothing else, matching this "
+        f"JSON schema: {schema}. {INSTRUCTIONS[task]}"
+    )
