@@ -94,13 +94,13 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     await events.ensure_streams(js)
     stop = asyncio.Event()
 
-    async def on_indexed(data: bytes, _: int) -> None:
+    async def on_indexed(data: bytes, _: int, __: str) -> None:
         await handlers.analyze(_header(documents_pb2.DocumentIndexed, data))
 
     async def on_give_up(data: bytes, error: Exception) -> None:
         await handlers.fail(_header(documents_pb2.DocumentIndexed, data), "Analysis failed repeatedly.")
 
-    async def on_deleted(data: bytes, _: int) -> None:
+    async def on_deleted(data: bytes, _: int, __: str) -> None:
         await handlers.forget(_header(documents_pb2.DocumentDeleted, data))
 
     relay = OutboxRelay(sessions, tables.outbox, js)

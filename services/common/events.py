@@ -86,7 +86,8 @@ async def publish(js: JetStreamContext, subject: str, payload: bytes, *, message
     await js.publish(subject, payload, headers={"Nats-Msg-Id": message_id}, timeout=5)
 
 
-Handler = Callable[[bytes, int], Awaitable[None]]
+# (payload, delivery count, subject)
+Handler = Callable[[bytes, int, str], Awaitable[None]]
 
 
 class PermanentFailure(Exception):
@@ -96,7 +97,7 @@ class PermanentFailure(Exception):
 async def consume(
     js: JetStreamContext,
     *,
-    subject: str,
+    subject: str | list[str],
     durable: str,
     handler: Handler,
     stop: asyncio.Event,
@@ -110,16 +111,21 @@ async def consume(
     Unacked or failing messages come back after a back-off; the last delivery that still fails goes to
     `on_give_up`, so the document it concerns can be failed with a reason instead of left hanging.
     """
+    # Several subjects through one consumer keep their relative order (one stage's reports, say).
+    subjects = [subject] if isinstance(subject, str) else subject
     config = ConsumerConfig(
         durable_name=durable,
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=ack_wait_s,
         max_deliver=max_deliver,
-        filter_subject=subject,
+        filter_subject=subjects[0] if len(subjects) == 1 else None,
+        filter_subjects=subjects if len(subjects) > 1 else None,
         max_ack_pending=64,
     )
-    subscription = await js.pull_subscribe(subject, durable=durable, config=config)
+    subscription = await js.pull_subscribe(
+        subjects[0] if len(subjects) == 1 else "", durable=durable, config=config, stream=DOCUMENTS_STREAM
+    )
     while not stop.is_set():
         try:
             messages = await subscription.fetch(batch, timeout=1)
@@ -143,7 +149,7 @@ async def _handle(
 ) -> None:
     delivered = message.metadata.num_delivered
     try:
-        await handler(message.data, delivered)
+        await handler(message.data, delivered, message.subject)
     except PermanentFailure as exc:
         log.warning("message_dropped", durable=durable, reason=str(exc))
         await message.ack_sync()

@@ -21,7 +21,7 @@ def consumer_tasks(
 ) -> list[asyncio.Task[None]]:
     """Start every consumer loop; extraction gets several, sharing one durable consumer."""
 
-    async def on_uploaded(data: bytes, _: int) -> None:
+    async def on_uploaded(data: bytes, _: int, __: str) -> None:
         event = parse(documents_pb2.DocumentUploaded, data)
         assert isinstance(event, documents_pb2.DocumentUploaded)
         await pipeline.extract(event)
@@ -32,19 +32,19 @@ def consumer_tasks(
         h = event.header
         await pipeline.fail(h.organization_id, h.document_id, h.generation, "Extraction failed repeatedly.")
 
-    async def on_indexed(data: bytes, _: int) -> None:
+    async def on_indexed(data: bytes, _: int, __: str) -> None:
         event = parse(documents_pb2.DocumentIndexed, data)
         assert isinstance(event, documents_pb2.DocumentIndexed)
         h = event.header
         await pipeline.stage_finished(h.organization_id, h.document_id, h.generation, Status.INDEXING)
 
-    async def on_analyzed(data: bytes, _: int) -> None:
+    async def on_analyzed(data: bytes, _: int, __: str) -> None:
         event = parse(documents_pb2.DocumentAnalyzed, data)
         assert isinstance(event, documents_pb2.DocumentAnalyzed)
         h = event.header
         await pipeline.stage_finished(h.organization_id, h.document_id, h.generation, Status.ANALYZING)
 
-    async def on_stage_progress(data: bytes, _: int) -> None:
+    async def on_stage_progress(data: bytes, _: int, __: str) -> None:
         event = parse(documents_pb2.StageProgress, data)
         assert isinstance(event, documents_pb2.StageProgress)
         h = event.header
@@ -54,13 +54,23 @@ def consumer_tasks(
                 h.organization_id, h.document_id, h.generation, status, event.fraction, event.message
             )
 
-    async def on_failed(data: bytes, _: int) -> None:
+    async def on_failed(data: bytes, _: int, __: str) -> None:
         event = parse(documents_pb2.DocumentFailed, data)
         assert isinstance(event, documents_pb2.DocumentFailed)
         h = event.header
         await pipeline.fail(h.organization_id, h.document_id, h.generation, event.reason or f"{event.stage} failed")
 
-    async def on_deleted(data: bytes, _: int) -> None:
+    stage_reports = {
+        subjects.DOCUMENT_INDEXED: on_indexed,
+        subjects.DOCUMENT_ANALYZED: on_analyzed,
+        subjects.DOCUMENT_STAGE_PROGRESS: on_stage_progress,
+        subjects.DOCUMENT_FAILED: on_failed,
+    }
+
+    async def on_stage_report(data: bytes, delivered: int, subject: str) -> None:
+        await stage_reports[subject](data, delivered, subject)
+
+    async def on_deleted(data: bytes, _: int, __: str) -> None:
         event = parse(documents_pb2.DocumentDeleted, data)
         assert isinstance(event, documents_pb2.DocumentDeleted)
         await pipeline.purge_objects(event.header.organization_id, event.header.document_id)
@@ -80,15 +90,14 @@ def consumer_tasks(
             )
             for _ in range(extraction_workers)
         ),
-        consume(js, subject=subjects.DOCUMENT_INDEXED, durable="ingest-indexed", handler=on_indexed, stop=stop),
-        consume(js, subject=subjects.DOCUMENT_ANALYZED, durable="ingest-analyzed", handler=on_analyzed, stop=stop),
-        consume(js, subject=subjects.DOCUMENT_FAILED, durable="ingest-failed", handler=on_failed, stop=stop),
+        # Later stages' reports through one consumer, in the order the stages published them.
         consume(
             js,
-            subject=subjects.DOCUMENT_STAGE_PROGRESS,
-            durable="ingest-stage-progress",
-            handler=on_stage_progress,
+            subject=list(stage_reports),
+            durable="ingest-stage-reports",
+            handler=on_stage_report,
             stop=stop,
+            batch=16,
         ),
         consume(js, subject=subjects.DOCUMENT_DELETED, durable="ingest-deleted", handler=on_deleted, stop=stop),
     ]

@@ -32,6 +32,7 @@ from services.ingest.progress import announce, move
 from services.ingest.settings import IngestSettings
 
 log = get_logger(__name__)
+WORKING_ORDER = [Status.QUEUED, Status.EXTRACTING, Status.INDEXING, Status.ANALYZING]
 
 
 class Pipeline:
@@ -153,8 +154,15 @@ class Pipeline:
             document = await repo.get_document(
                 session, organization_id=organization_id, document_id=document_id, for_update=True
             )
-            if document is None or document.generation != generation or document.status is not stage:
-                return  # a redelivery, or news about a run that was superseded
+            if document is None or document.generation != generation or document.status in TERMINAL:
+                return  # news about a run that was superseded, or that has already ended
+            # Stages report on different subjects, so their news may arrive out of order: a later stage's
+            # "finished" also finishes the stages before it; an earlier stage's news after a later one is stale.
+            if WORKING_ORDER.index(document.status) > WORKING_ORDER.index(stage):
+                return
+            if document.status is not stage:
+                # Subscribers still see every status in order, even when the news came in reverse.
+                await move(session, document, status=stage, progress=PROGRESS_AT[stage], message=STATUS_MESSAGES[stage])
             following = status_after(stage, self._settings.pipeline_stages)
             await move(
                 session, document, status=following, progress=PROGRESS_AT[following], message=STATUS_MESSAGES[following]
@@ -167,8 +175,10 @@ class Pipeline:
             document = await repo.get_document(
                 session, organization_id=organization_id, document_id=document_id, for_update=True
             )
-            if document is None or document.generation != generation or document.status is not stage:
+            if document is None or document.generation != generation or document.status in TERMINAL:
                 return
+            if WORKING_ORDER.index(document.status) > WORKING_ORDER.index(stage):
+                return  # stale: the document has moved past this stage
             await move(session, document, status=stage, progress=progress_within(stage, fraction), message=message)
 
     async def fail(self, organization_id: str, document_id: str, generation: int, reason: str) -> None:

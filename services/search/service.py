@@ -52,13 +52,13 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
     await events.ensure_streams(js)
     stop = asyncio.Event()
 
-    async def on_extracted(data: bytes, _: int) -> None:
+    async def on_extracted(data: bytes, _: int, __: str) -> None:
         await handlers.index(_header(documents_pb2.DocumentExtracted, data))
 
     async def on_give_up(data: bytes, error: Exception) -> None:
         await handlers.fail(_header(documents_pb2.DocumentExtracted, data), "Indexing for search failed repeatedly.")
 
-    async def on_deleted(data: bytes, _: int) -> None:
+    async def on_deleted(data: bytes, _: int, __: str) -> None:
         await handlers.forget(_header(documents_pb2.DocumentDeleted, data))
 
     relay = OutboxRelay(sessions, tables.outbox, js)
