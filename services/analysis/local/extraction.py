@@ -70,7 +70,7 @@ _NOT_OWNERS = frozenset(
 )
 _ACTION_SECTION = re.compile(r"\b(action items?|actions|next steps|to ?dos?|follow[- ]?ups?|tasks)\b", re.I)
 _RISK_SECTION = re.compile(r"\b(risks?|raid|issues?|concerns?|blockers?|threats?)\b", re.I)
-_DECISION_SECTION = re.compile(r"\b(decisions?|notes|summary|attendees|agenda|background|scope)\b", re.I)
+_DECISION_SECTION = re.compile(r"\b(decisions?|attendees|agenda|background)\b", re.I)
 _MARKER = re.compile(r"^\s*(?:[-*•]\s*)?(?:action(?: item)?|ai|todo|to do|\[ \])\s*[:\-–]\s*", re.I)
 _OWNER_LEAD = re.compile(
     rf"^\s*(?:[-*•]\s*|\d+[.)]\s*)?(?:@)?(?P<owner>{_NAME})(?:\s+and\s+(?:{_NAME}))?\s*(?:will|to|shall|needs? to|must|is to|are to|:|–|-)\s+(?P<rest>.+)$"
