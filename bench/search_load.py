@@ -1,0 +1,264 @@
+"""Search at scale: 100,000 chunks across organizations. Index build time, embedding throughput, HYBRID
+latency at 20 concurrent clients through gRPC and through the gateway, and HNSW recall@10 vs exact search.
+
+Usage: python bench/search_load.py [--chunks 100000] [--organizations 10]
+Writes bench/results/search_load.json. Targets (issue 4): p95 <= 30 ms (gRPC) and <= 60 ms (gateway);
+HNSW recall@10 >= 0.95. The text is real project prose (the gold set) recombined into varied chunks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import grpc
+import httpx
+
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent.parent / "gen")]
+
+from pmdi.search.v1 import search_pb2, search_pb2_grpc  # noqa: E402 - after the path set-up above
+
+from services.search.embeddings import LocalEmbedder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results" / "search_load.json"
+LUA = Path(__file__).resolve().parent / "lua" / "graphql_bodies.lua"
+PASSWORD = "bench-Password-2024!"
+QUERIES = [
+    "vendor contract delayed",
+    "who owns the cutover plan",
+    "certificate expiry outage",
+    "budget overrun risk",
+    "training dates for sales",
+    "single point of failure test environment",
+    "JIRA-4711",
+    "go-live at risk",
+    "data protection masking",
+    "load test of the order API",
+    "app store review delay",
+    "key person risk ETL",
+]
+
+
+def sentences() -> list[str]:
+    text = "\n".join(p.read_text() for p in sorted((ROOT / "tests" / "data" / "gold").iterdir()) if p.suffix != ".json")
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if len(s.split()) >= 5]
+
+
+def make_chunks(count: int, seed: int = 7) -> list[str]:
+    pool = sentences()
+    rng = random.Random(seed)
+    return [" ".join(rng.sample(pool, k=rng.randint(2, 5))) + f" (ref {i})" for i in range(count)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))]
+
+
+async def register(base_url: str) -> tuple[str, str]:
+    query = 'mutation($e: String!, $p: String!) { register(organizationName: "Bench", email: $e, password: $p) { accessToken user { organization { id } } } }'
+    async with httpx.AsyncClient(timeout=60) as client:
+        reply = await client.post(
+            f"{base_url}/graphql",
+            json={"query": query, "variables": {"e": f"bench-{uuid.uuid4().hex[:8]}@example.com", "p": PASSWORD}},
+        )
+    data = reply.json()["data"]["register"]
+    return data["accessToken"], data["user"]["organization"]["id"]
+
+
+async def load(url: str, organizations: list[str], texts: list[str], vectors: list[list[float]], model: str) -> float:
+    """Bulk-load chunks (without the HNSW index), then time building the index."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP INDEX IF EXISTS search.chunks_embedding_hnsw")
+        per_org = len(texts) // len(organizations)
+        for n, org in enumerate(organizations):
+            rows = [
+                (org, str(uuid.uuid4()), 1, i, None, 0, len(texts[i]), None, texts[i], model, str(vectors[i]))
+                for i in range(n * per_org, (n + 1) * per_org)
+            ]
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('app.current_org_id', $1, true)", org)
+                await conn.executemany(
+                    "INSERT INTO search.chunks (organization_id, document_id, generation, chunk_index, page, start_offset, "
+                    "end_offset, heading, text, model, embedding) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::vector)",
+                    rows,
+                )
+        started = time.perf_counter()
+        await conn.execute("SET maintenance_work_mem = '512MB'")
+        await conn.execute(
+            "CREATE INDEX chunks_embedding_hnsw ON search.chunks USING hnsw (embedding vector_cosine_ops) "
+            "WITH (m = 16, ef_construction = 64)"
+        )
+        build_s = time.perf_counter() - started
+        await conn.execute("ANALYZE search.chunks")
+        return build_s
+    finally:
+        await conn.close()
+
+
+async def recall(url: str, org: str, queries: list[list[float]], ef_search: int) -> float:
+    conn = await asyncpg.connect(url)
+    found = 0
+    try:
+        for vector in queries:
+            literal = str(vector)
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('app.current_org_id', $1, true)", org)
+                await conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+                await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+                approx = await conn.fetch(
+                    "SELECT id FROM search.chunks WHERE organization_id = $1 ORDER BY embedding <=> $2::vector LIMIT 10",
+                    org,
+                    literal,
+                )
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('app.current_org_id', $1, true)", org)
+                await conn.execute("SET LOCAL enable_indexscan = off")
+                exact = await conn.fetch(
+                    "SELECT id FROM search.chunks WHERE organization_id = $1 ORDER BY embedding <=> $2::vector LIMIT 10",
+                    org,
+                    literal,
+                )
+            found += len({r["id"] for r in approx} & {r["id"] for r in exact})
+    finally:
+        await conn.close()
+    return found / (10 * len(queries))
+
+
+async def grpc_latency(address: str, token: str, clients: int, seconds: float) -> dict[str, float]:
+    channel = grpc.aio.insecure_channel(address)
+    stub = search_pb2_grpc.SearchServiceStub(channel)
+    metadata = (("authorization", f"Bearer {token}"),)
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def client(index: int) -> None:
+        n = index
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await stub.Search(
+                search_pb2.SearchRequest(query=QUERIES[n % len(QUERIES)], mode=search_pb2.SEARCH_MODE_HYBRID, limit=10),
+                metadata=metadata,
+            )
+            latencies.append(time.perf_counter() - started)
+            n += 1
+
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    await channel.close()
+    return {
+        "requests": len(latencies),
+        "per_second": round(len(latencies) / seconds, 1),
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
+    }
+
+
+def gateway_latency(base_url: str, token: str, clients: int, seconds: float) -> dict[str, float]:
+    query = "query($q: String!) { search(query: $q, limit: 10) { score chunkIndex document { id } } }"
+    lines = [f"Bearer {token}\t" + json.dumps({"query": query, "variables": {"q": q}}) for q in QUERIES]
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
+        handle.write("\n".join(lines) + "\n")
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{clients}",
+            f"-d{int(seconds)}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            f"{base_url}/graphql",
+            "--",
+            handle.name,
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    return {
+        "requests": summary["requests"],
+        "errors": summary["non_2xx"],
+        "per_second": round(summary["requests"] / (summary["duration_us"] / 1e6), 1),
+        "p50_ms": round(summary["p50_us"] / 1000, 2),
+        "p95_ms": round(summary["p95_us"] / 1000, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--organizations", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=15)
+    args = parser.parse_args()
+    from services.launcher import Launcher
+    from tests.conftest import free_port, free_port_block
+
+    texts = make_chunks(args.chunks)
+    embedder = LocalEmbedder(batch_size=128)
+    started = time.perf_counter()
+    vectors = asyncio.run(embedder.embed(texts))
+    embed_s = time.perf_counter() - started
+
+    launcher = Launcher(
+        data_dir=Path(tempfile.mkdtemp(prefix="pmdi-bench-search-")),
+        gateway_port=free_port(),
+        grpc_ports={name: free_port() for name in ("tenancy", "ingest", "search", "analysis")},
+        stack_base_port=free_port_block(40),
+        extra_env={
+            "PMDI_RATE_LIMIT_PER_USER": "1000000",
+            "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000",
+            "PMDI_LOG_LEVEL": "WARNING",
+        },
+    )
+    deployment = launcher.start()
+    try:
+        token, org = asyncio.run(register(deployment.gateway_url))
+        organizations = [org] + [str(uuid.uuid4()) for _ in range(args.organizations - 1)]
+        url = deployment.database_urls["search"]
+        build_s = asyncio.run(load(url, organizations, texts, vectors, embedder.model_name))
+        query_vectors = asyncio.run(embedder.embed(make_chunks(100, seed=99)))
+        recalls = {ef: round(asyncio.run(recall(url, org, query_vectors, ef)), 3) for ef in (40, 100, 200)}
+        # Warm the search service (its model loads on first use), then measure.
+        asyncio.run(grpc_latency(deployment.grpc_addresses["search"], token, 2, 3))
+        via_grpc = asyncio.run(grpc_latency(deployment.grpc_addresses["search"], token, 20, args.seconds))
+        via_gateway = gateway_latency(deployment.gateway_url, token, 20, args.seconds)
+    finally:
+        launcher.stop(stack=True)
+    result = {
+        "benchmark": "search_load",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "chunks": args.chunks,
+        "organizations": args.organizations,
+        "embedding": {
+            "model": embedder.model_name,
+            "seconds": round(embed_s, 1),
+            "chunks_per_second": round(args.chunks / embed_s, 1),
+        },
+        "hnsw_index_build_s": round(build_s, 1),
+        "hnsw_recall_at_10_by_ef_search": recalls,
+        "hybrid_grpc_20_clients": via_grpc,
+        "hybrid_gateway_20_clients": via_gateway,
+        "targets": {"grpc_p95_ms": 30, "gateway_p95_ms": 60, "recall_at_10": 0.95},
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
