@@ -114,6 +114,10 @@ def _remove_stale_lock(data: Path) -> None:
     pid_file = data / "postmaster.pid"
     if pid_file.exists() and not alive(read_pid(pid_file), name_part="postgres"):
         pid_file.unlink()
+        # The socket's lock file names the dead postmaster too; where nobody reaps it, its pid lingers as a
+        # zombie that Postgres would take for a live server.
+        for lock in data.glob(".s.PGSQL.*.lock"):
+            lock.unlink()
 
 
 def running(data: Path, port: int) -> bool:
