@@ -143,6 +143,25 @@ async def test_an_exhausted_budget_switches_to_the_local_provider(sessions: Any,
     assert fakes["openai"].requests == [] and fakes["anthropic"].requests == []
 
 
+async def test_an_organizations_own_policy_overrides_the_defaults(
+    sessions: Any, fakes: dict[str, FakeLLM], deployment: Deployment
+) -> None:
+    thrifty, spent_out = org(), org()
+    conn = await asyncpg.connect(deployment.database_urls["analysis"])
+    try:
+        for tenant, priority, budget in ((thrifty, "economy", None), (spent_out, None, 0)):
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('app.current_org_id', $1, true)", tenant)
+                await conn.execute("INSERT INTO analysis.org_policies VALUES ($1, $2, $3)", tenant, priority, budget)
+    finally:
+        await conn.close()
+    router = make_router(sessions, fakes)
+    assert (await run(router, thrifty)).call.provider == "local"  # economy: a short note needs no paid model
+    assert (await run(router, spent_out)).call.provider == "local"  # its own budget is zero
+    assert (await run(router, org())).call.provider == "openai"  # defaults for everyone else
+    assert len(fakes["openai"].requests) == 1
+
+
 async def test_identical_content_is_served_from_the_cache_at_no_cost(sessions: Any, fakes: dict[str, FakeLLM]) -> None:
     router, tenant = make_router(sessions, fakes), org()
     first = await run(router, tenant, text="Weekly status:   the MIGRATION is on track.")

@@ -36,6 +36,19 @@ async def spent_this_month(session: AsyncSession, *, organization_id: str) -> fl
     return float(row.scalar_one())
 
 
+async def org_policy(session: AsyncSession, *, organization_id: str) -> tuple[str | None, float | None]:
+    """The organization's own cost priority and monthly budget, where it has set them."""
+    row = (
+        await session.execute(
+            text("SELECT cost_priority, monthly_budget_usd FROM analysis.org_policies WHERE organization_id = :org"),
+            {"org": organization_id},
+        )
+    ).first()
+    if row is None:
+        return None, None
+    return row.cost_priority, float(row.monthly_budget_usd) if row.monthly_budget_usd is not None else None
+
+
 async def cached_output(session: AsyncSession, *, organization_id: str, key: str) -> dict[str, Any] | None:
     row = (
         await session.execute(

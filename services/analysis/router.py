@@ -79,12 +79,12 @@ class Router:
         self._attempts = attempts
         self._wait = _Wait(backoff_base_s, 8.0)
 
-    def chain(self, task: str, complexity: Complexity, remaining_usd: float) -> list[CatalogModel]:
+    def chain(self, task: str, complexity: Complexity, remaining_usd: float, priority: str) -> list[CatalogModel]:
         return plan(
             catalog=self._catalog,
             task=task,
             complexity=complexity,
-            priority=self._priority,
+            priority=priority,
             remaining_budget_usd=remaining_usd,
             available_providers=frozenset(self._providers),
         )
@@ -102,8 +102,10 @@ class Router:
         """Run one task, trying the planned models in order; always returns (local is the last resort)."""
         complexity = measure(text)
         async with tenant_transaction(self._sessions, organization_id) as session:
-            remaining = self._budget - await repo.spent_this_month(session, organization_id=organization_id)
-        chain = self.chain(task, complexity, remaining)
+            priority, budget = await repo.org_policy(session, organization_id=organization_id)
+            spent = await repo.spent_this_month(session, organization_id=organization_id)
+        remaining = (self._budget if budget is None else budget) - spent
+        chain = self.chain(task, complexity, remaining, priority or self._priority)
         prompt = prompt or text
         first = chain[0].key
         for model in chain:

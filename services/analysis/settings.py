@@ -13,7 +13,8 @@ class AnalysisSettings(ServiceSettings):
     grpc_port: int = DEFAULT_PORTS["analysis"]
     catalog_file: Path = Path(__file__).parent / "catalog.yaml"
 
-    # Per organization and calendar month; when it is spent, work goes to the local provider.
+    # Defaults per organization and calendar month (analysis.org_policies overrides them per organization);
+    # when the budget is spent, work goes to the local provider.
     monthly_budget_usd: float = 25.0
     cost_priority: str = "balanced"  # economy | balanced | quality
 

