@@ -113,9 +113,12 @@ async def usage_latency(rows: int) -> dict[str, Any]:
     from tests.conftest import free_port_block
 
     data_dir = Path(tempfile.mkdtemp(prefix="pmdi-bench-usage-"))
-    endpoints = start_stack(data_dir, base_port=free_port_block(40))
+    endpoints = await asyncio.to_thread(start_stack, data_dir, base_port=free_port_block(40))
     try:
-        url = provision_database(endpoints.database_admin_url, data_dir / "db-credentials.json")["analysis"]
+        urls = await asyncio.to_thread(
+            provision_database, endpoints.database_admin_url, data_dir / "db-credentials.json"
+        )
+        url = urls["analysis"]
         await asyncio.to_thread(upgrade_to_head, migrations_dir=MIGRATIONS_DIR, database_url=url, schema="analysis")
         org = str(uuid.uuid4())
         conn = await asyncpg.connect(url)

@@ -78,6 +78,13 @@ class Launcher:
 
     def stop(self, *, stack: bool = False) -> None:
         """Stop the service processes (SIGTERM, then SIGKILL after a grace period), and the stack if asked."""
+        try:
+            self._stop_services()
+        finally:
+            if stack:
+                stop_stack(self.data_dir)
+
+    def _stop_services(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -92,8 +99,6 @@ class Launcher:
         for handle in self._logs:
             handle.close()
         self._logs.clear()
-        if stack:
-            stop_stack(self.data_dir)
 
     def restart(self, name: str, deployment: Deployment) -> None:
         """Kill one service hard and start it again (fault-injection tests)."""

@@ -1,10 +1,13 @@
-"""Ranking rules with no I/O: query checks and reciprocal rank fusion."""
+"""Search rules with no I/O: input checks, artifact parsing, reciprocal rank fusion and snippets."""
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from services.common.errors import InvalidInput
 
@@ -13,6 +16,26 @@ class Mode(StrEnum):
     HYBRID = "HYBRID"
     SEMANTIC = "SEMANTIC"
     KEYWORD = "KEYWORD"
+
+
+class BadArtifact(Exception):
+    """The extracted artifact cannot be indexed, however often it is retried."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of a document's extracted text, as ingest stored it."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+    page: int | None
+    heading: str | None
+
+    def embedding_input(self) -> str:
+        """Headings carry meaning the chunk text may lack ("Risks" above a bare list item)."""
+        return f"{self.heading}\n{self.text}" if self.heading else self.text
 
 
 @dataclass
@@ -25,11 +48,12 @@ class Candidate:
 
 
 def check_query(query: str, *, max_chars: int) -> str:
-    cleaned = " ".join(query.split())
+    """Collapse whitespace; refuse an empty or over-long query (counted before collapsing, as sent)."""
+    if len(query) > max_chars:
+        raise InvalidInput(f"query must be at most {max_chars} characters")
+    cleaned = " ".join(query.replace("\x00", " ").split())
     if not cleaned:
         raise InvalidInput("query must not be empty")
-    if len(cleaned) > max_chars:
-        raise InvalidInput(f"query must be at most {max_chars} characters")
     return cleaned
 
 
@@ -39,14 +63,48 @@ def check_limit(limit: int, *, maximum: int) -> int:
     return min(limit, maximum)
 
 
-def check_document_ids(document_ids: list[str]) -> list[str]:
-    checked = []
+def check_document_ids(document_ids: list[str], *, maximum: int = 1000) -> list[str]:
+    if len(document_ids) > maximum:
+        raise InvalidInput(f"documentIds may name at most {maximum} documents")
+    checked: list[str] = []
     for raw in document_ids:
         try:
             checked.append(str(uuid.UUID(raw)))
         except ValueError as exc:
             raise InvalidInput(f"documentIds contains an invalid id: {raw[:40]!r}") from exc
-    return checked
+    return sorted(set(checked))
+
+
+def _as_int(value: Any, name: str, *, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadArtifact(f"chunk field {name!r} must be an integer")
+    return value
+
+
+def parse_artifact(artifact: Any) -> list[Chunk]:
+    """Validate ingest's extracted artifact and return its chunks in order."""
+    if not isinstance(artifact, dict) or not isinstance(artifact.get("chunks"), list):
+        raise BadArtifact("the extracted text has no list of chunks")
+    chunks: list[Chunk] = []
+    for raw in artifact["chunks"]:
+        if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
+            raise BadArtifact("a chunk has no text")
+        heading = raw.get("heading")
+        chunks.append(
+            Chunk(
+                index=int(_as_int(raw.get("index"), "index") or 0),
+                text=raw["text"].replace("\x00", ""),
+                start=int(_as_int(raw.get("start"), "start") or 0),
+                end=int(_as_int(raw.get("end"), "end") or 0),
+                page=_as_int(raw.get("page"), "page", optional=True),
+                heading=heading.replace("\x00", "") if isinstance(heading, str) and heading.strip() else None,
+            )
+        )
+    if len({c.index for c in chunks}) != len(chunks):
+        raise BadArtifact("chunk indexes repeat")
+    return sorted((c for c in chunks if c.text.strip()), key=lambda c: c.index)
 
 
 def reciprocal_rank_fusion(semantic: list[int], keyword: list[int], *, k: int) -> list[Candidate]:
@@ -61,3 +119,80 @@ def reciprocal_rank_fusion(semantic: list[int], keyword: list[int], *, k: int) -
         candidate.keyword_rank = rank
         candidate.score += 1.0 / (k + rank)
     return sorted(candidates.values(), key=lambda c: (-c.score, c.chunk_id))
+
+
+# Words, with identifiers kept whole ("JIRA-1234", "v2.1", "Q1"); \w covers unicode letters.
+_TOKEN = re.compile(r"\w+(?:[-_./:]\w+)*")
+# websearch syntax a user may type; not words to highlight.
+_OPERATORS = {"or", "and", "not"}
+# Words too common to be worth a mark (the english FTS configuration drops them too).
+_STOPWORDS = frozenset(
+    "a an the of to in on at by for from with and or not is are was were be been it its this that these those "
+    "as but if then than so do does did has have had will would can could should may might".split()
+)
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es", "ly", "s")
+
+
+def stem(word: str) -> str:
+    """A light English stemmer for highlighting: "delayed", "delays" and "delay" share "delay"."""
+    word = word.lower()
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def query_terms(query: str) -> list[str]:
+    """The query's words to mark in a snippet: stemmed, de-duplicated, without operators and stopwords."""
+    terms: list[str] = []
+    for token in _TOKEN.findall(query):
+        lowered = token.lower()
+        parts = [lowered, *re.split(r"[-_./:]", lowered)] if len(token) > 1 else [lowered]
+        for part in parts:
+            if not part or part in _OPERATORS or part in _STOPWORDS:
+                continue
+            term = stem(part)
+            if term not in terms:
+                terms.append(term)
+    return terms
+
+
+def _matches(token: str, terms: set[str]) -> bool:
+    lowered = token.lower()
+    if stem(lowered) in terms or lowered in terms:
+        return True
+    return any(stem(part) in terms for part in re.split(r"[-_./:]", lowered) if part)
+
+
+def make_snippet(text: str, terms: list[str], *, max_chars: int = 240) -> str:
+    """The window of `text` with the most distinct query terms, HTML-escaped, matches in <mark>…</mark>."""
+    term_set = set(terms)
+    tokens = list(_TOKEN.finditer(text))
+    matched = [m for m in tokens if _matches(m.group(), term_set)]
+    start = 0
+    if matched:
+        best_start, best_score = matched[0].start(), -1
+        for first in matched:
+            window = [m for m in matched if first.start() <= m.start() and m.end() <= first.start() + max_chars]
+            score = len({stem(m.group()) for m in window}) * 1000 + len(window)
+            if score > best_score:
+                best_start, best_score = first.start(), score
+        # Lead in a little so the first match is not the snippet's first character.
+        start = max(0, best_start - max_chars // 6)
+        space = text.rfind(" ", 0, start + 1)
+        start = space + 1 if start > 0 and space >= 0 and best_start - space < max_chars // 3 else start
+    end = min(len(text), start + max_chars)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start + max_chars // 2 else end
+    pieces: list[str] = ["…" if start > 0 else ""]
+    cursor = start
+    for m in matched:
+        if m.start() < start or m.end() > end:
+            continue
+        pieces.append(html.escape(text[cursor : m.start()], quote=False))
+        pieces.append(f"<mark>{html.escape(m.group(), quote=False)}</mark>")
+        cursor = m.end()
+    pieces.append(html.escape(text[cursor:end], quote=False))
+    pieces.append("…" if end < len(text) else "")
+    return " ".join("".join(pieces).split())
