@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -261,32 +261,44 @@ async def load_analyses(
 async def usage(
     session: AsyncSession, *, organization_id: str, since: datetime | None, until: datetime | None
 ) -> dict[str, Any]:
-    """Totals per model and per task: whole days from the roll-up, partial edge days from the ledger."""
+    """Totals per model and per task: whole days from the roll-up, the partial days at each end from the ledger."""
     lower = since or datetime(1970, 1, 1, tzinfo=UTC)
     upper = until or datetime.now(UTC)
-    # Whole days strictly inside (lower, upper) come from usage_daily; the two edge days from raw lines.
+    first_whole = datetime.combine(lower.date(), datetime.min.time(), tzinfo=UTC)
+    if first_whole < lower:
+        first_whole += timedelta(days=1)
+    after_last_whole = datetime.combine(upper.date(), datetime.min.time(), tzinfo=UTC)
+    if after_last_whole <= first_whole:
+        # Less than a whole day: the ledger alone, over [lower, upper).
+        first_whole = after_last_whole = upper
+    # Each ledger range below is narrow, so the (organization_id, at) index reads only the edge days.
     rows = await session.execute(
         text(
             """
-            WITH bounds AS (
-                SELECT CAST(:lower AS timestamptz) AS lo, CAST(:upper AS timestamptz) AS hi
-            ), days AS (
-                SELECT (lo AT TIME ZONE 'UTC')::date + 1 AS first_day, (hi AT TIME ZONE 'UTC')::date - 1 AS last_day,
-                       lo, hi FROM bounds
-            ), lines AS (
-                SELECT model, task, calls, input_tokens, output_tokens, cost_usd FROM analysis.usage_daily, days
-                WHERE organization_id = :org AND day BETWEEN first_day AND last_day
+            WITH lines AS (
+                SELECT model, task, calls, input_tokens, output_tokens, cost_usd FROM analysis.usage_daily
+                WHERE organization_id = :org AND day >= CAST(:first_day AS date) AND day < CAST(:end_day AS date)
                 UNION ALL
-                SELECT model, task, 1, input_tokens, output_tokens, cost_usd FROM analysis.ledger, days
-                WHERE organization_id = :org AND at >= lo AND at < hi
-                  AND ((at AT TIME ZONE 'UTC')::date < first_day OR (at AT TIME ZONE 'UTC')::date > last_day)
+                SELECT model, task, 1, input_tokens, output_tokens, cost_usd FROM analysis.ledger
+                WHERE organization_id = :org AND at >= :lower AND at < :first_whole
+                UNION ALL
+                SELECT model, task, 1, input_tokens, output_tokens, cost_usd FROM analysis.ledger
+                WHERE organization_id = :org AND at >= :after_last_whole AND at < :upper
             )
             SELECT model, task, sum(calls) AS calls, sum(input_tokens) AS input_tokens,
                    sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd
             FROM lines GROUP BY model, task
             """
         ),
-        {"org": organization_id, "lower": lower, "upper": upper},
+        {
+            "org": organization_id,
+            "lower": lower,
+            "upper": upper,
+            "first_whole": first_whole,
+            "after_last_whole": after_last_whole,
+            "first_day": first_whole.date(),
+            "end_day": after_last_whole.date(),
+        },
     )
     lines = [dict(r._mapping) for r in rows]
     documents = (
