@@ -93,7 +93,9 @@ def _initdb(data: Path, password: str, log: Path) -> None:
                     "scram-sha-256",
                     "-E",
                     "UTF8",
-                    "--no-locale",
+                    # Built-in C.UTF-8: lower() and full text fold non-ASCII letters, independent of the host.
+                    "--locale-provider=builtin",
+                    "--builtin-locale=C.UTF-8",
                 ]
             ),
             capture_output=True,

@@ -35,9 +35,11 @@ PORT_OFFSETS = {
     "filer.port.grpc": 6,
     "s3.port.grpc": 7,
     "admin.port": 8,
-    "admin.port.grpc": 9,
-    "metricsPort": 10,
+    "metricsPort": 9,
 }
+# weed 4.48's maintenance worker ignores -admin.port.grpc and dials admin port + 10000; match it, or the
+# worker retries forever (and could reach another stack's admin).
+ADMIN_GRPC_DISTANCE = 10_000
 
 
 def running(data: Path, port: int) -> bool:
@@ -75,6 +77,9 @@ def start(data: Path, *, port: int, access_key: str, secret_key: str, log: Path)
             "-s3.port.lance=0",
             "-webdav=false",
             *(f"-{flag}={port + offset}" for flag, offset in PORT_OFFSETS.items()),
+            f"-admin.port.grpc={port + PORT_OFFSETS['admin.port'] + ADMIN_GRPC_DISTANCE}",
+            # The volume server's default shutdown delay makes every stop take seconds.
+            "-volume.preStopSeconds=0",
         ]
         (data / "store").mkdir(exist_ok=True)
         pid = start_detached(command, log_file=log, pid_file=data / PID_FILE)
