@@ -1,12 +1,15 @@
-"""The local, offline provider: extractive summaries, action items and risks from language patterns."""
+"""The local, offline provider: extractive summaries, action items and risks from the language of PM documents."""
 
+from services.analysis.local.action_items import extract_action_items
 from services.analysis.local.dates import detect_document_date
-from services.analysis.local.extraction import ActionItemDraft, RiskDraft, extract_action_items, extract_risks
-from services.analysis.local.summaries import SummaryLength, summarize
+from services.analysis.local.drafts import ActionItemDraft, RiskDraft, Severity, SummaryLength
+from services.analysis.local.risks import extract_risks
+from services.analysis.local.summaries import summarize
 
 __all__ = [
     "ActionItemDraft",
     "RiskDraft",
+    "Severity",
     "SummaryLength",
     "detect_document_date",
     "extract_action_items",

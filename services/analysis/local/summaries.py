@@ -1,212 +1,188 @@
-"""Extractive summaries: TextRank over TF-IDF sentence similarity, with position and heading priors."""
+"""Extractive summaries: TextRank over sentence similarity, with position and section priors, in document order."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
-from enum import StrEnum
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from services.analysis.local.segmentation import Sentence, sentences
+from services.analysis.local.drafts import SummaryLength
+from services.analysis.local.segmentation import clean, segment, sentence_spans
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+|\d[\d.,%]*")
+Embed = Callable[[list[str]], "npt.NDArray[np.floating]"]
+Matrix = npt.NDArray[np.float64]
+
+_WORD = re.compile(r"[a-z][a-z'’-]*[a-z]|\d[\d.,%]*")
 _STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "then",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "from",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "we",
-        "our",
-        "you",
-        "your",
-        "they",
-        "their",
-        "he",
-        "she",
-        "his",
-        "her",
-        "i",
-        "me",
-        "my",
-        "us",
-        "will",
-        "would",
-        "can",
-        "could",
-        "should",
-        "may",
-        "might",
-        "must",
-        "not",
-        "no",
-        "yes",
-        "do",
-        "does",
-        "did",
-        "done",
-        "have",
-        "has",
-        "had",
-        "so",
-        "than",
-        "too",
-        "very",
-        "just",
-        "also",
-        "into",
-        "over",
-        "under",
-        "about",
-        "after",
-        "before",
-        "up",
-        "down",
-        "out",
-        "off",
-        "again",
-        "there",
-        "here",
-        "when",
-        "where",
-        "why",
-        "how",
-        "all",
-        "any",
-        "both",
-        "each",
-        "few",
-        "more",
-        "most",
-        "other",
-        "some",
-        "such",
-        "only",
-        "own",
-        "same",
-    ]
+    """a an the and or but if then of to in on at by for with from as is are was were be been being it its this that
+    these those we our you your they their he she his her i me my us will would can could should may might must not no
+    do does did have has had so than too very just also into over under about after before up out there here when where
+    which who what how all any each other some such only same more most per via""".split()  # noqa: SIM905 - a word list reads best as one string
 )
-
-
-# Labelled metadata lines ("Attendees: ...", "Date: ...") say who and when, not what happened.
+# Labelled header lines ("Attendees: ...", "Date: ...") say who and when, not what happened.
 _METADATA = re.compile(
-    r"^\s*(?:[-*•]\s*)?(?:date|time|location|venue|attendees|present|apologies|absent|chair|minutes by|"
-    r"prepared by|author|version|status|distribution|cc|to|from|subject|mitigation)\s*:",
+    r"^(?:date|time|held|location|venue|room|attendees|present|participants|apologies|absent|chair|facilitator|format|"
+    r"minutes by|notes by|prepared by|author|from|to|cc|sent|subject|version|distribution|project manager|reviewer|"
+    r"gate reviewer|incident commander|members present|in attendance|next meeting|next review|next retro|term|between|"
+    r"effective date|last updated|as of|report date|owner|due)\b[^:]{0,25}:",
     re.I,
 )
+_SUMMARY_SECTIONS = re.compile(
+    r"\b(?:summary|overview|purpose|highlights?|outcome|status|key messages|context|background|introduction|headlines?)\b",
+    re.I,
+)
+_MINOR_SECTIONS = re.compile(
+    r"\b(?:attendees|agenda|timeline|next meeting|aob|any other business|appendix|glossary|meet the team|thank you|"
+    r"thanks|fees|distribution|roles)\b",
+    re.I,
+)
+_TITLE_SECTION = "Overview"
 
 
-class SummaryLength(StrEnum):
-    SHORT = "SHORT"
-    MEDIUM = "MEDIUM"
-    DETAILED = "DETAILED"
+@dataclass(frozen=True)
+class _Candidate:
+    text: str
+    section: str
+    position: int
+    first_in_section: bool
+    tabular: bool
+
+
+def _candidates(text: str) -> list[_Candidate]:
+    segmented = segment(text)
+    found: list[_Candidate] = []
+    last_section: str | None = None
+    for unit in segmented.units:
+        section = _TITLE_SECTION if unit.section in (None, segmented.title) else unit.section
+        if unit.kind == "table":
+            if len(unit.cells) >= 2 and len(" ".join(unit.cells).split()) >= 4:
+                rendered = " – ".join(c for c in unit.cells if c and not re.fullmatch(r"[-–#\d.]*", c))
+                found.append(_Candidate(rendered, section, len(found), section != last_section, True))
+                last_section = section
+            continue
+        for start, end in sentence_spans(text, unit.start, unit.end):
+            sentence = clean(text[start:end])
+            if len(sentence.split()) < 4 or _METADATA.match(sentence) or sentence.endswith(":"):
+                continue
+            found.append(_Candidate(sentence, section, len(found), section != last_section, False))
+            last_section = section
+    return found
 
 
 def _terms(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP and len(w) > 1]
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
 
 
-def _rank(items: list[Sentence]) -> list[float]:
-    """TextRank scores: PageRank over the TF-IDF cosine-similarity graph, times simple priors."""
-    if not items:
-        return []
-    docs = [Counter(_terms(s.text)) for s in items]
+def _tfidf_similarity(sentences: Sequence[str]) -> Matrix:
+    docs = [Counter(_terms(s)) for s in sentences]
     frequency = Counter(term for doc in docs for term in doc)
     vocabulary = {term: i for i, term in enumerate(frequency)}
-    matrix: Any = np.zeros((len(items), max(1, len(vocabulary))), dtype=np.float32)
+    matrix = np.zeros((len(sentences), max(1, len(vocabulary))))
     for row, doc in enumerate(docs):
         for term, count in doc.items():
-            matrix[row, vocabulary[term]] = (1 + math.log(count)) * math.log(1 + len(items) / frequency[term])
+            matrix[row, vocabulary[term]] = (1 + math.log(count)) * math.log(1 + len(sentences) / frequency[term])
+    return _cosine(matrix)
+
+
+def _cosine(matrix: Matrix) -> Matrix:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix = matrix / np.where(norms == 0, 1, norms)
-    similarity = matrix @ matrix.T
-    np.fill_diagonal(similarity, 0)
-    totals = similarity.sum(axis=1, keepdims=True)
-    transition = np.where(totals == 0, 1 / len(items), similarity / np.where(totals == 0, 1, totals))
-    scores: Any = np.full(len(items), 1 / len(items), dtype=np.float32)
-    for _ in range(30):
-        scores = 0.15 / len(items) + 0.85 * transition.T @ scores
-    priors = []
-    for s in items:
-        prior = 1.0 + 0.6 * math.exp(-s.position / 6)  # openings state the purpose
-        words = len(s.text.split())
-        if words < 5:
-            prior *= 0.4  # fragments and labels make poor summaries
-        if words > 45:
-            prior *= 0.7
-        if s.text.endswith(":"):
-            prior *= 0.3
-        priors.append(prior)
-    return [float(a * b) for a, b in zip(scores, priors, strict=True)]
+    unit = matrix / np.where(norms == 0, 1, norms)
+    similarity: Matrix = unit @ unit.T
+    return similarity
 
 
-def _pick(items: list[Sentence], scores: list[float], count: int) -> list[Sentence]:
-    chosen: list[Sentence] = []
-    seen: list[set[str]] = []
-    for index in sorted(range(len(items)), key=lambda i: -scores[i]):
-        terms = set(_terms(items[index].text))
-        if any(len(terms & other) >= 0.7 * max(1, len(terms)) for other in seen):
-            continue  # near-duplicate of a sentence already chosen
-        chosen.append(items[index])
-        seen.append(terms)
+def _textrank(similarity: Matrix, damping: float = 0.85) -> Matrix:
+    graph = similarity.copy()
+    np.fill_diagonal(graph, 0)
+    graph = np.clip(graph, 0, None)
+    totals = graph.sum(axis=1, keepdims=True)
+    count = len(graph)
+    # Rows with no similar sentence jump uniformly, so the walk stays a proper Markov chain.
+    transition = np.where(totals == 0, 1 / count, graph / np.where(totals == 0, 1, totals))
+    scores = np.full(count, 1 / count)
+    for _ in range(50):
+        updated = (1 - damping) / count + damping * transition.T @ scores
+        converged = float(np.abs(updated - scores).sum()) < 1e-6
+        scores = updated
+        if converged:
+            break
+    return scores
+
+
+def _prior(candidate: _Candidate, total: int) -> float:
+    prior = 1.0 + 0.6 * math.exp(-candidate.position / max(4.0, total / 10))  # openings state the purpose
+    if _SUMMARY_SECTIONS.search(candidate.section):
+        prior *= 1.5
+    if _MINOR_SECTIONS.search(candidate.section):
+        prior *= 0.5
+    if candidate.first_in_section:
+        prior *= 1.15
+    words = len(candidate.text.split())
+    if words < 7:
+        prior *= 0.6  # fragments and labels make poor summaries
+    elif words > 45:
+        prior *= 0.75
+    if re.search(r"\d", candidate.text):
+        prior *= 1.1  # figures (dates, percentages, money) carry the status
+    if candidate.text.endswith("?"):
+        prior *= 0.5
+    if candidate.tabular:
+        prior *= 0.5
+    return prior
+
+
+def _scores(candidates: list[_Candidate], embed: Embed | None) -> tuple[list[float], Matrix]:
+    texts = [c.text for c in candidates]
+    similarity = _cosine(np.asarray(embed(texts), dtype=np.float64)) if embed else _tfidf_similarity(texts)
+    ranks = _textrank(similarity)
+    return [float(r) * _prior(c, len(candidates)) for r, c in zip(ranks, candidates, strict=True)], similarity
+
+
+def _pick(
+    indexes: list[int], scores: list[float], similarity: Matrix, count: int, prose_only: bool = False
+) -> list[int]:
+    chosen: list[int] = []
+    for index in sorted(indexes, key=lambda i: -scores[i]):
+        if any(similarity[index, other] > 0.7 for other in chosen):
+            continue  # a near-duplicate of a sentence already chosen
+        chosen.append(index)
         if len(chosen) == count:
             break
-    return sorted(chosen, key=lambda s: s.start)
+    return sorted(chosen)
 
 
-def _clean(sentence: Sentence) -> str:
-    text = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", sentence.text).strip()
-    text = " ".join(part.strip() for part in text.split("|") if part.strip()) if "|" in text else text
+def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def summarize(text: str, length: SummaryLength) -> str:
-    """SHORT: two sentences; MEDIUM: a paragraph; DETAILED: the key sentences of each section."""
-    items = [s for s in sentences(text) if len(s.text.split()) >= 3 and not _METADATA.match(s.text)]
-    if not items:
-        return text.strip()[:300]
-    scores = _rank(items)
+def summarize(text: str, length: SummaryLength, *, embed: Embed | None = None) -> str:
+    """SHORT: 1-2 sentences; MEDIUM: a paragraph of 4-6; DETAILED: "## Section" blocks of each section's key sentences.
+
+    `embed` (sentences -> vectors) replaces TF-IDF similarity when the caller has sentence embeddings.
+    """
+    candidates = _candidates(text)
+    prose = [i for i, c in enumerate(candidates) if not c.tabular]
+    if not candidates:
+        return clean(text)[:300]
+    scores, similarity = _scores(candidates, embed)
+    pool = prose or list(range(len(candidates)))
     if length is SummaryLength.SHORT:
-        return " ".join(_clean(s) for s in _pick(items, scores, 2))
+        return " ".join(_sentence(candidates[i].text) for i in _pick(pool, scores, similarity, 2))
     if length is SummaryLength.MEDIUM:
-        return " ".join(_clean(s) for s in _pick(items, scores, min(6, max(3, len(items) // 6))))
-    sections: dict[str | None, list[int]] = {}
-    for index, s in enumerate(items):
-        sections.setdefault(s.section, []).append(index)
+        count = min(6, max(4, 4 + len(pool) // 40))
+        return " ".join(_sentence(candidates[i].text) for i in _pick(pool, scores, similarity, count))
+    sections: dict[str, list[int]] = {}
+    for index, candidate in enumerate(candidates):
+        sections.setdefault(candidate.section, []).append(index)
     blocks = []
     for name, indexes in sections.items():
-        subset = [items[i] for i in indexes]
-        picked = _pick(subset, [scores[i] for i in indexes], 2 if len(subset) < 8 else 3)
-        body = " ".join(_clean(s) for s in picked)
-        blocks.append(f"## {name}\n{body}" if name else f"## Overview\n{body}")
+        in_prose = [i for i in indexes if not candidates[i].tabular] or indexes
+        count = 1 if len(in_prose) <= 2 else (2 if len(in_prose) <= 6 else 3)
+        picked = _pick(in_prose, scores, similarity, count)
+        blocks.append(f"## {name}\n" + " ".join(_sentence(candidates[i].text) for i in picked))
     return "\n\n".join(blocks)
