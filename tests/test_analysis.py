@@ -93,10 +93,16 @@ def test_ask_answers_with_citations_that_point_at_real_chunks(analysed: dict[str
     assert "Priya" in answer["answer"]
     assert answer["citations"] and all(c["document"]["id"] == analysed["id"] for c in answer["citations"])
     text = gateway("query($id: ID!) { document(id: $id) { text } }", {"id": analysed["id"]}, token=token).ok()
-    assert any(
-        c["snippet"].replace("<mark>", "").replace("</mark>", "")[:20] in text["document"]["text"]
-        for c in answer["citations"]
-    )
+    document_words = " ".join(text["document"]["text"].split())
+
+    def quoted_runs(snippet: str) -> list[str]:
+        # A snippet is display text: marks and ellipses around runs of the document's own words.
+        plain = snippet.replace("<mark>", "").replace("</mark>", "")
+        return [" ".join(run.split()) for run in plain.split("…") if len(run.split()) >= 3]
+
+    for citation in answer["citations"]:
+        runs = quoted_runs(citation["snippet"])
+        assert runs and all(" ".join(run.split()[1:-1]) in document_words for run in runs), citation
     unanswerable = gateway(ASK, {"q": "What is the capital of Australia?"}, token=token).ok()["ask"]
     assert "do not answer" in unanswerable["answer"] and unanswerable["citations"] == []
 

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 TASKS = ("summary_short", "summary_medium", "summary_detailed", "action_items", "risks", "answer")
 
 
 class CatalogModel(BaseModel):
-    provider: str
-    model: str
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: Literal["openai", "anthropic", "local"]
+    model: str = Field(min_length=1)
     input_per_million: float = Field(ge=0)
     output_per_million: float = Field(ge=0)
     context_window: int = Field(gt=0)
-    tier: int = Field(ge=0)
-    tasks: list[str]
+    tier: int = Field(ge=0)  # capability: 0 local, 1 small and cheap .. 3 the most capable
+    tasks: list[str] = Field(min_length=1)
+
+    @field_validator("tasks")
+    @classmethod
+    def _known_tasks(cls, tasks: list[str]) -> list[str]:
+        unknown = sorted(set(tasks) - set(TASKS))
+        if unknown:
+            raise ValueError(f"unknown tasks {unknown}; known: {list(TASKS)}")
+        return tasks
 
     @property
     def key(self) -> str:
@@ -28,7 +39,18 @@ class CatalogModel(BaseModel):
 
 
 class Catalog(BaseModel):
-    models: list[CatalogModel]
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    models: list[CatalogModel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_and_local(self) -> Catalog:
+        keys = [m.key for m in self.models]
+        if len(keys) != len(set(keys)):
+            raise ValueError("each provider/model may appear once")
+        if not any(m.provider == "local" for m in self.models):
+            raise ValueError("the catalog must include the local provider: it is every fallback chain's end")
+        return self
 
     def local(self) -> CatalogModel:
         return next(m for m in self.models if m.provider == "local")
@@ -39,7 +61,5 @@ class Catalog(BaseModel):
 
 
 def load_catalog(path: Path) -> Catalog:
-    catalog = Catalog.model_validate(yaml.safe_load(path.read_text()))
-    if not any(m.provider == "local" for m in catalog.models):
-        raise ValueError("the catalog must include the local provider: it is every fallback chain's end")
-    return catalog
+    """Read and validate the catalog; a bad file stops the service at start, not at its first call."""
+    return Catalog.model_validate(yaml.safe_load(path.read_text()))

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from pmdi.events.v1 import documents_pb2
-from pmdi.search.v1 import search_pb2, search_pb2_grpc
+from pmdi.search.v1 import search_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.analysis import repository as repo
 from services.analysis import tables
-from services.analysis.complexity import estimate_tokens
+from services.analysis.providers.base import ProviderError
 from services.analysis.providers.local_provider import NO_ANSWER
 from services.analysis.router import Outcome, Router
+from services.analysis.routing import PRIORITIES
 from services.analysis.schemas import ActionItemsOutput, AnswerOutput, RisksOutput, SummaryOutput
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
@@ -22,7 +24,7 @@ from services.common.errors import InvalidInput, Unavailable
 from services.common.events import PermanentFailure, new_header
 from services.common.grpc_client import outgoing_metadata
 from services.common.logging import get_logger
-from services.common.object_store import ObjectStore, extracted_key
+from services.common.object_store import extracted_key
 from services.common.outbox import enqueue
 from services.common.subjects import DOCUMENT_ANALYZED, DOCUMENT_FAILED, DOCUMENT_STAGE_PROGRESS
 
@@ -36,28 +38,50 @@ TASK_MESSAGES = {
     "action_items": "Finding action items",
     "risks": "Finding risks",
 }
-# Documents longer than this are analysed part by part (map) and the parts combined (reduce).
-PART_TOKENS = 40_000
+TASK_DONE = {
+    "summary_short": "Short summary written",
+    "summary_medium": "Summary written",
+    "summary_detailed": "Detailed summary written",
+    "action_items": "Action items found",
+    "risks": "Risks found",
+}
 MAX_QUESTION_CHARS = 2000
+MAX_MONTHLY_BUDGET_USD = 1_000_000.0  # numeric(12, 2) in org_policies; anything near it is a typo
 
 
-def _parts(artifact: dict[str, Any]) -> list[str]:
-    text = str(artifact["text"])
-    if estimate_tokens(text) <= PART_TOKENS:
-        return [text]
-    parts: list[str] = []
-    current: list[dict[str, Any]] = []
-    size = 0
-    for chunk in artifact["chunks"]:
-        tokens = estimate_tokens(chunk["text"])
-        if current and size + tokens > PART_TOKENS:
-            parts.append(text[current[0]["start"] : current[-1]["end"]])
-            current, size = [], 0
-        current.append(chunk)
-        size += tokens
-    if current:
-        parts.append(text[current[0]["start"] : current[-1]["end"]])
-    return parts
+def failure_reason(error: Exception) -> str:
+    """What a user reads when analysis gives up: the cause in words, never a stack trace or SQL."""
+    if isinstance(error, ProviderError):
+        return "Analysis failed: no model, not even the local one, could analyse this document."
+    if isinstance(error, StorageError):
+        return "Analysis failed: the document's extracted text could not be read from storage."
+    return "Analysis failed after repeated attempts because of an internal error; reprocess the document to retry."
+
+
+class StorageError(Exception):
+    """The extracted artifact could not be read (after the store's own retries)."""
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.split())
+
+
+class ArtifactStore(Protocol):
+    """Where extraction left the text and chunks (the object store)."""
+
+    async def get_json(self, key: str) -> Any: ...
+
+
+class SearchClient(Protocol):
+    """The search service's gRPC stub, as far as `ask` uses it."""
+
+    async def Search(
+        self,
+        request: search_pb2.SearchRequest,
+        *,
+        metadata: Any = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the gRPC stub's own keyword
+    ) -> search_pb2.SearchResponse: ...
 
 
 class AnalysisHandlers:
@@ -65,9 +89,9 @@ class AnalysisHandlers:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        store: ObjectStore,
+        store: ArtifactStore,
         router: Router,
-        search: search_pb2_grpc.SearchServiceStub,
+        search: SearchClient,
         max_answer_chunks: int,
     ) -> None:
         self._sessions = sessions
@@ -79,8 +103,11 @@ class AnalysisHandlers:
     # -- documents -----------------------------------------------------------------------------
 
     async def analyze(self, header: documents_pb2.EventHeader) -> None:
+        """Run every task on the document's extracted text, save the results, announce them; idempotent."""
         org, doc, generation = header.organization_id, header.document_id, header.generation
         async with tenant_transaction(self._sessions, org) as session:
+            if await repo.is_deleted(session, organization_id=org, document_id=doc):
+                return  # deleted while queued: nothing to analyse, nothing to announce
             done = await repo.analysis_generation(session, organization_id=org, document_id=doc)
         if done is not None and done >= generation:
             await self._announce_analyzed(header, 0.0)  # a redelivery: say it again, change nothing
@@ -90,30 +117,32 @@ class AnalysisHandlers:
         except Exception as exc:
             if "NoSuchKey" in str(exc):
                 raise PermanentFailure(f"no extracted text for {doc} generation {generation}") from exc
-            raise
+            raise StorageError(str(exc)) from exc
         text = str(artifact["text"])
-        parts = _parts(artifact)
-        results: dict[str, Any] = {}
-        cost = 0.0
-        for number, task in enumerate(DOCUMENT_TASKS):
-            await self._progress(header, number / len(DOCUMENT_TASKS), TASK_MESSAGES[task])
-            outcomes = [
-                await self._router.run(
-                    organization_id=org, task=task, text=part, document_id=doc, generation=generation
-                )
-                for part in parts
-            ]
-            if task.startswith("summary_") and len(outcomes) > 1:
-                joined = "\n\n".join(o.output.summary for o in outcomes if isinstance(o.output, SummaryOutput))
-                outcomes.append(
-                    await self._router.run(
-                        organization_id=org, task=task, text=joined, document_id=doc, generation=generation
-                    )
-                )
-                outcomes = outcomes[-1:] + outcomes[:-1]
-            cost += sum(o.call.cost_usd for o in outcomes)
-            results[task] = self._merge(task, outcomes, text)
+        await self._progress(header, 0.0, "Analysing: summaries, action items and risks")
+        finished = 0
+        reporting = asyncio.Lock()  # progress goes out in order, one step per finished task
+
+        async def run(task: str) -> tuple[str, Outcome]:
+            nonlocal finished
+            outcome = await self._router.run(
+                organization_id=org, task=task, text=text, document_id=doc, generation=generation
+            )
+            async with reporting:
+                finished += 1
+                await self._progress(header, finished / len(DOCUMENT_TASKS), TASK_DONE[task])
+            return task, outcome
+
+        # The tasks go out together: with remote models the document takes its slowest task, not the sum.
+        async with asyncio.TaskGroup() as group:
+            running = [group.create_task(run(task)) for task in DOCUMENT_TASKS]
+        outcomes = dict(task.result() for task in running)
+        results = {task: self._merge(task, outcome, text) for task, outcome in outcomes.items()}
+        cost = sum(outcome.cost_usd for outcome in outcomes.values())
         async with tenant_transaction(self._sessions, org) as session:
+            if await repo.is_deleted(session, organization_id=org, document_id=doc):
+                log.info("analysis_discarded_deleted", document_id=doc)
+                return  # deleted while being analysed: its results must not come back
             await repo.save_analysis(
                 session,
                 organization_id=org,
@@ -129,28 +158,27 @@ class AnalysisHandlers:
         log.info("document_analyzed", document_id=doc, cost_usd=cost)
 
     @staticmethod
-    def _merge(task: str, outcomes: list[Outcome], text: str) -> Any:
+    def _merge(task: str, outcome: Outcome, text: str) -> Any:
+        output = outcome.output
         if task.startswith("summary_"):
-            first = outcomes[0].output
-            return first.summary if isinstance(first, SummaryOutput) else None
+            return output.summary if isinstance(output, SummaryOutput) else None
+        items: list[Any] = (
+            list(output.items)
+            if isinstance(output, ActionItemsOutput)
+            else list(output.risks)
+            if isinstance(output, RisksOutput)
+            else []
+        )
+        document = _normalized(text)
         merged: list[dict[str, Any]] = []
         seen: set[str] = set()
-        for outcome in outcomes:
-            output = outcome.output
-            items = (
-                output.items
-                if isinstance(output, ActionItemsOutput)
-                else output.risks
-                if isinstance(output, RisksOutput)
-                else []
-            )
-            for item in items:
-                quote = item.source_quote.strip()
-                # A quote must be verbatim: a model that paraphrased is not cited as if it had quoted.
-                if quote in seen or quote not in text:
-                    continue
-                seen.add(quote)
-                merged.append(item.model_dump(mode="json"))
+        for item in items:
+            quote = _normalized(item.source_quote)
+            # A quote must be verbatim (up to white space): a model that paraphrased is not cited as if it had quoted.
+            if not quote or quote in seen or quote not in document:
+                continue
+            seen.add(quote)
+            merged.append(item.model_dump(mode="json"))
         return merged
 
     async def _progress(self, header: documents_pb2.EventHeader, fraction: float, message: str) -> None:
@@ -203,7 +231,7 @@ class AnalysisHandlers:
 
     async def forget(self, header: documents_pb2.EventHeader) -> None:
         async with tenant_transaction(self._sessions, header.organization_id) as session:
-            await repo.delete_document(session, organization_id=header.organization_id, document_id=header.document_id)
+            await repo.forget_document(session, organization_id=header.organization_id, document_id=header.document_id)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -257,6 +285,44 @@ class AnalysisHandlers:
         # Cite only what was retrieved: numbers outside the excerpts are dropped.
         cited = [hits[n - 1] for n in dict.fromkeys(answer.cited_chunks) if 1 <= n <= len(hits)]
         return answer, cited, outcome
+
+    async def routing_policy(self, *, caller: Identity) -> dict[str, Any]:
+        """The organization's effective cost priority and budget, and this month's spend."""
+        async with tenant_transaction(self._sessions, caller.organization_id) as session:
+            priority, budget = await repo.org_policy(session, organization_id=caller.organization_id)
+            spent = await repo.spent_this_month(session, organization_id=caller.organization_id)
+        return {
+            "cost_priority": priority or self._router.default_priority,
+            "monthly_budget_usd": self._router.default_budget_usd if budget is None else budget,
+            "spent_this_month_usd": spent,
+            "organization_set_priority": priority is not None,
+            "organization_set_budget": budget is not None,
+        }
+
+    async def set_routing_policy(
+        self,
+        *,
+        caller: Identity,
+        cost_priority: str | None,
+        monthly_budget_usd: float | None,
+        clear_priority: bool = False,
+        clear_budget: bool = False,
+    ) -> dict[str, Any]:
+        caller.require(Role.ADMIN)
+        if cost_priority is not None and cost_priority not in PRIORITIES:
+            raise InvalidInput(f"cost priority must be one of {', '.join(PRIORITIES)}")
+        if monthly_budget_usd is not None and not 0 <= monthly_budget_usd <= MAX_MONTHLY_BUDGET_USD:
+            raise InvalidInput(f"monthly budget must be between 0 and {MAX_MONTHLY_BUDGET_USD:,.0f} USD")
+        async with tenant_transaction(self._sessions, caller.organization_id) as session:
+            await repo.set_org_policy(
+                session,
+                organization_id=caller.organization_id,
+                cost_priority=cost_priority,
+                monthly_budget_usd=monthly_budget_usd,
+                clear_priority=clear_priority,
+                clear_budget=clear_budget,
+            )
+        return await self.routing_policy(caller=caller)
 
     async def usage(self, *, caller: Identity, since: datetime | None, until: datetime | None) -> dict[str, Any]:
         caller.require(Role.ADMIN)

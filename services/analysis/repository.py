@@ -49,6 +49,34 @@ async def org_policy(session: AsyncSession, *, organization_id: str) -> tuple[st
     return row.cost_priority, float(row.monthly_budget_usd) if row.monthly_budget_usd is not None else None
 
 
+async def set_org_policy(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    cost_priority: str | None,
+    monthly_budget_usd: float | None,
+    clear_priority: bool,
+    clear_budget: bool,
+) -> None:
+    """Change the organization's own priority and budget; None keeps a value, clear_* returns to the default."""
+    await session.execute(
+        text(
+            "INSERT INTO analysis.org_policies AS p (organization_id, cost_priority, monthly_budget_usd) "
+            "VALUES (:org, :priority, :budget) ON CONFLICT (organization_id) DO UPDATE SET "
+            "cost_priority = CASE WHEN :clear_priority THEN NULL ELSE coalesce(EXCLUDED.cost_priority, p.cost_priority) END, "
+            "monthly_budget_usd = CASE WHEN :clear_budget THEN NULL "
+            "ELSE coalesce(EXCLUDED.monthly_budget_usd, p.monthly_budget_usd) END"
+        ),
+        {
+            "org": organization_id,
+            "priority": None if clear_priority else cost_priority,
+            "budget": None if clear_budget else monthly_budget_usd,
+            "clear_priority": clear_priority,
+            "clear_budget": clear_budget,
+        },
+    )
+
+
 async def cached_output(session: AsyncSession, *, organization_id: str, key: str) -> dict[str, Any] | None:
     row = (
         await session.execute(
@@ -61,6 +89,18 @@ async def cached_output(session: AsyncSession, *, organization_id: str, key: str
     return {"output": row.output, "input_tokens": row.input_tokens, "output_tokens": row.output_tokens} if row else None
 
 
+async def cached_outputs(session: AsyncSession, *, organization_id: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Cached replies for several keys at once (the parts of a long document)."""
+    rows = await session.execute(
+        text(
+            "SELECT key, output, input_tokens, output_tokens FROM analysis.cache "
+            "WHERE organization_id = :org AND key = ANY(CAST(:keys AS text[]))"
+        ),
+        {"org": organization_id, "keys": keys},
+    )
+    return {r.key: {"output": r.output, "input_tokens": r.input_tokens, "output_tokens": r.output_tokens} for r in rows}
+
+
 async def store_cache(
     session: AsyncSession,
     *,
@@ -69,13 +109,66 @@ async def store_cache(
     output: dict[str, Any],
     input_tokens: int,
     output_tokens: int,
+    document_id: str | None = None,
 ) -> None:
     await session.execute(
         text(
-            "INSERT INTO analysis.cache (organization_id, key, output, input_tokens, output_tokens) "
-            "VALUES (:org, :key, CAST(:output AS jsonb), :i, :o) ON CONFLICT DO NOTHING"
+            "INSERT INTO analysis.cache (organization_id, key, output, input_tokens, output_tokens, document_id) "
+            "VALUES (:org, :key, CAST(:output AS jsonb), :i, :o, :doc) ON CONFLICT DO NOTHING"
         ),
-        {"org": organization_id, "key": key, "output": json.dumps(output), "i": input_tokens, "o": output_tokens},
+        {
+            "org": organization_id,
+            "key": key,
+            "output": json.dumps(output),
+            "i": input_tokens,
+            "o": output_tokens,
+            "doc": document_id,
+        },
+    )
+
+
+async def reserve_budget(
+    session: AsyncSession, *, organization_id: str, amount_usd: float, budget_usd: float, ttl_s: float
+) -> str | None:
+    """Set `amount_usd` aside if this month's spend plus open reservations leaves room for it; its id, or None.
+
+    Serialised per organization (a transaction-scoped advisory lock), so concurrent calls, in this process
+    or another replica, cannot all pass the check on the same remaining budget. Reservations of a crashed
+    call expire after `ttl_s`.
+    """
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:org, 5))"), {"org": organization_id})
+    first = datetime.now(UTC).date().replace(day=1)
+    committed = (
+        await session.execute(
+            text(
+                "SELECT (SELECT coalesce(sum(cost_usd), 0) FROM analysis.usage_daily "
+                "        WHERE organization_id = :org AND day >= :first) + "
+                "       (SELECT coalesce(sum(amount_usd), 0) FROM analysis.budget_reservations "
+                "        WHERE organization_id = :org AND expires_at > now())"
+            ),
+            {"org": organization_id, "first": first},
+        )
+    ).scalar_one()
+    if float(committed) + amount_usd > budget_usd:
+        return None
+    reservation = str(uuid.uuid4())
+    await session.execute(
+        text(
+            "INSERT INTO analysis.budget_reservations (id, organization_id, amount_usd, expires_at) "
+            "VALUES (:id, :org, :amount, now() + make_interval(secs => :ttl))"
+        ),
+        {"id": reservation, "org": organization_id, "amount": amount_usd, "ttl": ttl_s},
+    )
+    return reservation
+
+
+async def release_reservation(session: AsyncSession, *, organization_id: str, reservation_id: str) -> None:
+    await session.execute(
+        text(
+            "DELETE FROM analysis.budget_reservations WHERE organization_id = :org "
+            "AND (id = :id OR expires_at < now() - interval '1 day')"
+        ),
+        {"org": organization_id, "id": reservation_id},
     )
 
 
@@ -201,6 +294,30 @@ async def delete_document(session: AsyncSession, *, organization_id: str, docume
         text("DELETE FROM analysis.analyses WHERE organization_id = :org AND document_id = :doc"),
         {"org": organization_id, "doc": document_id},
     )
+
+
+async def forget_document(session: AsyncSession, *, organization_id: str, document_id: str) -> None:
+    """Remove the document's results and cached outputs, and remember it is gone (the ledger keeps its lines)."""
+    await delete_document(session, organization_id=organization_id, document_id=document_id)
+    await session.execute(
+        text("DELETE FROM analysis.cache WHERE organization_id = :org AND document_id = :doc"),
+        {"org": organization_id, "doc": document_id},
+    )
+    await session.execute(
+        text(
+            "INSERT INTO analysis.deleted_documents (document_id, organization_id) VALUES (:doc, :org) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"org": organization_id, "doc": document_id},
+    )
+
+
+async def is_deleted(session: AsyncSession, *, organization_id: str, document_id: str) -> bool:
+    row = await session.execute(
+        text("SELECT 1 FROM analysis.deleted_documents WHERE organization_id = :org AND document_id = :doc"),
+        {"org": organization_id, "doc": document_id},
+    )
+    return row.first() is not None
 
 
 async def analysis_generation(session: AsyncSession, *, organization_id: str, document_id: str) -> int | None:

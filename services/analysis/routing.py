@@ -1,10 +1,13 @@
-"""The routing policy: which models to try for a task, in order (no I/O)."""
+"""The routing policy: which models to try for a task, in order, and what each would cost (no I/O)."""
 
 from __future__ import annotations
+
+import math
 
 from services.analysis.catalog import Catalog, CatalogModel
 from services.analysis.complexity import Complexity
 
+PRIORITIES = ("economy", "balanced", "quality")
 # Expected output size per task, for the cost estimate made before a call.
 EXPECTED_OUTPUT_TOKENS = {
     "summary_short": 80,
@@ -14,8 +17,14 @@ EXPECTED_OUTPUT_TOKENS = {
     "risks": 600,
     "answer": 400,
 }
+# The most a reply may be (max_tokens asked of the provider); reserved in every context window.
+MAX_OUTPUT_TOKENS = 4096
+# The system prompt with the task's JSON schema, and slack for the offline token estimate's error.
+PROMPT_OVERHEAD_TOKENS = 1200
+ESTIMATE_SLACK = 0.85
 # Tasks where extraction quality matters most; a capable model is worth its price there sooner.
 DEMANDING_TASKS = frozenset({"summary_detailed", "action_items", "risks"})
+REDUCED_TASKS = frozenset({"summary_short", "summary_medium", "summary_detailed"})
 
 
 def wanted_tier(task: str, complexity: Complexity, priority: str) -> int:
@@ -32,8 +41,36 @@ def wanted_tier(task: str, complexity: Complexity, priority: str) -> int:
     return tier
 
 
+def input_budget(model: CatalogModel) -> int:
+    """How many (estimated) input tokens one call to this model may carry."""
+    return max(256, int((model.context_window - MAX_OUTPUT_TOKENS - PROMPT_OVERHEAD_TOKENS) * ESTIMATE_SLACK))
+
+
+def parts_needed(model: CatalogModel, input_tokens: int) -> int:
+    """Map-reduce parts a document of this size needs within the model's context window."""
+    return max(1, math.ceil(input_tokens / input_budget(model)))
+
+
 def estimate_cost(model: CatalogModel, task: str, input_tokens: int) -> float:
-    return model.cost(input_tokens, EXPECTED_OUTPUT_TOKENS.get(task, 500))
+    """The cost of a task before calling: every map part, plus the reduce call for summaries of long texts."""
+    output = EXPECTED_OUTPUT_TOKENS.get(task, 500)
+    parts = parts_needed(model, input_tokens)
+    cost = model.cost(input_tokens + parts * PROMPT_OVERHEAD_TOKENS, parts * output)
+    if parts > 1 and task in REDUCED_TASKS:
+        cost += model.cost(parts * output + PROMPT_OVERHEAD_TOKENS, output)
+    return cost
+
+
+def worst_case_cost(model: CatalogModel, task: str, input_tokens: int) -> float:
+    """The most a task can cost: every reply at the output cap, the input estimate 25% short.
+
+    What the budget reservation holds, so a reply longer than expected cannot take the month over budget.
+    """
+    parts = parts_needed(model, input_tokens)
+    cost = model.cost(int(input_tokens * 1.25) + parts * PROMPT_OVERHEAD_TOKENS, parts * MAX_OUTPUT_TOKENS)
+    if parts > 1 and task in REDUCED_TASKS:
+        cost += model.cost(parts * MAX_OUTPUT_TOKENS + PROMPT_OVERHEAD_TOKENS, MAX_OUTPUT_TOKENS)
+    return cost
 
 
 def plan(
@@ -44,12 +81,15 @@ def plan(
     priority: str,
     remaining_budget_usd: float,
     available_providers: frozenset[str],
+    max_paid_models: int = 2,
 ) -> list[CatalogModel]:
     """The models to try, best first; always ends with the local provider, which costs nothing.
 
     A model is left out when its provider is not configured, when it does not suit the task, or when
     its estimated cost exceeds what is left of the month's budget (no silent overspend).
     """
+    if priority not in PRIORITIES:
+        priority = "balanced"
     local = catalog.local()
     target = wanted_tier(task, complexity, priority)
     candidates = [
@@ -62,9 +102,15 @@ def plan(
     ]
     if target == 0 or not candidates:
         return [local]
-    # Closest tier at or above the target first (cheapest within a tier), then the rest by closeness.
+    # Closest tier at or above the target first (cheapest within a tier), then the rest by closeness;
+    # the fallback prefers another provider, since a provider's outage takes all its models down.
     ordered = sorted(
         candidates,
         key=lambda m: (m.tier < target, abs(m.tier - target), m.input_per_million + m.output_per_million),
     )
-    return [*ordered[:2], local]
+    chain = [ordered[0]]
+    others = [m for m in ordered[1:] if m.provider != ordered[0].provider] + [
+        m for m in ordered[1:] if m.provider == ordered[0].provider
+    ]
+    chain += others[: max(0, max_paid_models - 1)]
+    return [*chain, local]

@@ -118,3 +118,20 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
                 )
         reply.total_cost_usd = round(total, 8)
         return reply
+
+    async def GetRoutingPolicy(
+        self, request: analysis_pb2.GetRoutingPolicyRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.RoutingPolicy:
+        return analysis_pb2.RoutingPolicy(**await self._handlers.routing_policy(caller=require_identity()))
+
+    async def SetRoutingPolicy(
+        self, request: analysis_pb2.SetRoutingPolicyRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.RoutingPolicy:
+        policy = await self._handlers.set_routing_policy(
+            caller=require_identity(),
+            cost_priority=request.cost_priority if request.HasField("cost_priority") else None,
+            monthly_budget_usd=request.monthly_budget_usd if request.HasField("monthly_budget_usd") else None,
+            clear_priority=request.clear_cost_priority,
+            clear_budget=request.clear_monthly_budget,
+        )
+        return analysis_pb2.RoutingPolicy(**policy)

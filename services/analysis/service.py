@@ -13,7 +13,7 @@ from pmdi.search.v1 import search_pb2_grpc
 from services.analysis import tables
 from services.analysis.breaker import CircuitBreaker
 from services.analysis.catalog import load_catalog
-from services.analysis.handlers import AnalysisHandlers
+from services.analysis.handlers import AnalysisHandlers, failure_reason
 from services.analysis.providers.base import Provider
 from services.analysis.providers.local_provider import LocalProvider
 from services.analysis.router import Router
@@ -77,6 +77,8 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
         priority=settings.cost_priority,
         timeout_s=settings.provider_timeout_s,
         attempts=settings.provider_attempts,
+        backoff_base_s=settings.provider_backoff_base_s,
+        max_retry_after_s=settings.provider_max_retry_after_s,
     )
     search_channel = open_channel(settings.search_addr)
     stack.push_async_callback(search_channel.close)
@@ -98,7 +100,7 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
         await handlers.analyze(_header(documents_pb2.DocumentIndexed, data))
 
     async def on_give_up(data: bytes, error: Exception) -> None:
-        await handlers.fail(_header(documents_pb2.DocumentIndexed, data), "Analysis failed repeatedly.")
+        await handlers.fail(_header(documents_pb2.DocumentIndexed, data), failure_reason(error))
 
     async def on_deleted(data: bytes, _: int, __: str) -> None:
         await handlers.forget(_header(documents_pb2.DocumentDeleted, data))
@@ -106,17 +108,21 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     relay = OutboxRelay(sessions, tables.outbox, js)
     tasks = [
         asyncio.create_task(relay.run(stop)),
-        asyncio.create_task(
-            events.consume(
-                js,
-                subject=subjects.DOCUMENT_INDEXED,
-                durable="analysis-documents",
-                handler=on_indexed,
-                stop=stop,
-                batch=1,
-                ack_wait_s=600,
-                on_give_up=on_give_up,
+        # Several documents at once (each waits mostly on providers); one durable, so each goes to one worker.
+        *(
+            asyncio.create_task(
+                events.consume(
+                    js,
+                    subject=subjects.DOCUMENT_INDEXED,
+                    durable="analysis-documents",
+                    handler=on_indexed,
+                    stop=stop,
+                    batch=1,
+                    ack_wait_s=settings.analysis_ack_wait_s,
+                    on_give_up=on_give_up,
+                )
             )
+            for _ in range(settings.analysis_workers)
         ),
         asyncio.create_task(
             events.consume(

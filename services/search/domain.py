@@ -127,8 +127,54 @@ _TOKEN = re.compile(r"\w+(?:[-_./:]\w+)*")
 _OPERATORS = {"or", "and", "not"}
 # Words too common to be worth a mark (the english FTS configuration drops them too).
 _STOPWORDS = frozenset(
-    "a an the of to in on at by for from with and or not is are was were be been it its this that these those "
-    "as but if then than so do does did has have had will would can could should may might".split()
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "and",
+        "or",
+        "not",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "as",
+        "but",
+        "if",
+        "then",
+        "than",
+        "so",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "can",
+        "could",
+        "should",
+        "may",
+        "might",
+    }
 )
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es", "ly", "s")
 
@@ -136,6 +182,8 @@ _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", 
 def stem(word: str) -> str:
     """A light English stemmer for highlighting: "delayed", "delays" and "delay" share "delay"."""
     word = word.lower()
+    if word.endswith(("ss", "us", "is")):
+        return word  # "process", "status", "analysis": not plurals
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
@@ -155,6 +203,12 @@ def query_terms(query: str) -> list[str]:
             if term not in terms:
                 terms.append(term)
     return terms
+
+
+def is_plain_query(query: str) -> bool:
+    """Several words and no websearch syntax (quotes, -exclusions): chunks with only some words may match too."""
+    words = query.split()
+    return len(words) > 1 and '"' not in query and not any(w.startswith("-") for w in words)
 
 
 def _matches(token: str, terms: set[str]) -> bool:

@@ -1,26 +1,40 @@
-"""Search use cases: index a document, forget a deleted one, and answer a query."""
+"""Search use cases: index a document, forget a deleted one, answer a query, re-embed everything."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from minio.error import S3Error
 from pmdi.events.v1 import documents_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.common.auth import Identity
+from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
-from services.common.events import PermanentFailure, new_header
+from services.common.events import new_header
 from services.common.logging import get_logger
 from services.common.object_store import ObjectStore, extracted_key
 from services.common.outbox import enqueue
 from services.common.subjects import DOCUMENT_FAILED, DOCUMENT_INDEXED
 from services.search import repository as repo
 from services.search import tables
-from services.search.domain import Mode, check_document_ids, check_limit, check_query, reciprocal_rank_fusion
-from services.search.embeddings import Embedder
+from services.search.domain import (
+    BadArtifact,
+    Mode,
+    check_document_ids,
+    check_limit,
+    check_query,
+    is_plain_query,
+    make_snippet,
+    parse_artifact,
+    query_terms,
+    reciprocal_rank_fusion,
+)
+from services.search.embeddings import Embedder, QueryEncoder
+from services.search.keyword import KeywordBackend
 from services.search.settings import SearchSettings
 
 log = get_logger(__name__)
+MISSING_OBJECT = ("NoSuchKey", "NoSuchObject", "ResourceNotFound")
 
 
 @dataclass(frozen=True)
@@ -44,11 +58,14 @@ class SearchHandlers:
         sessions: async_sessionmaker[AsyncSession],
         store: ObjectStore,
         embedder: Embedder,
+        keyword: KeywordBackend,
         settings: SearchSettings,
     ) -> None:
         self._sessions = sessions
         self._store = store
         self._embedder = embedder
+        self._queries = QueryEncoder(embedder)
+        self._keyword = keyword
         self._settings = settings
 
     async def index(self, header: documents_pb2.EventHeader) -> None:
@@ -56,42 +73,41 @@ class SearchHandlers:
         org, doc, generation = header.organization_id, header.document_id, header.generation
         async with tenant_transaction(self._sessions, org) as session:
             stored = await repo.stored_generation(session, organization_id=org, document_id=doc)
-            if await repo.is_deleted(session, organization_id=org, document_id=doc):
-                return
-        if stored is not None and stored > generation:
-            return  # a newer run already indexed this document
+            deleted = await repo.is_deleted(session, organization_id=org, document_id=doc)
+        if deleted or (stored is not None and stored > generation):
+            log.info("indexing_skipped", document_id=doc, generation=generation, stored=stored, deleted=deleted)
+            return
         try:
-            artifact = await self._store.get_json(extracted_key(org, doc, generation))
-        except Exception as exc:
-            if "NoSuchKey" in str(exc):
-                raise PermanentFailure(f"no extracted text for {doc} generation {generation}") from exc
-            raise
-        chunks = [
-            repo.ChunkRow(
-                document_id=doc,
-                generation=generation,
-                chunk_index=int(c["index"]),
-                page=c.get("page"),
-                start=int(c["start"]),
-                end=int(c["end"]),
-                heading=c.get("heading"),
-                text=str(c["text"]),
-            )
-            for c in artifact["chunks"]
-        ]
-        # Headings carry meaning the chunk text may lack ("Risks" above a bare list item).
-        vectors = await self._embedder.embed([f"{c.heading}\n{c.text}" if c.heading else c.text for c in chunks])
+            chunks = parse_artifact(await self._store.get_json(extracted_key(org, doc, generation)))
+        except S3Error as exc:
+            if exc.code not in MISSING_OBJECT:
+                raise  # S3 unavailable: retried with back-off
+            await self.fail(header, "The extracted text of this document is missing, so it cannot be indexed.")
+            return
+        except (BadArtifact, ValueError) as exc:
+            log.warning("bad_artifact", document_id=doc, error=str(exc))
+            await self.fail(header, "The extracted text of this document is malformed, so it cannot be indexed.")
+            return
+        vectors = await self._embedder.embed([c.embedding_input() for c in chunks])
         async with tenant_transaction(self._sessions, org) as session:
+            await repo.lock_document(session, document_id=doc)
+            # Checked again under the lock: a delete or a newer generation may have arrived meanwhile.
             if await repo.is_deleted(session, organization_id=org, document_id=doc):
                 return
-            await repo.replace_chunks(
+            stored = await repo.stored_generation(session, organization_id=org, document_id=doc)
+            if stored is not None and stored > generation:
+                return
+            rows = await repo.replace_chunks(
                 session,
                 organization_id=org,
                 document_id=doc,
+                generation=generation,
                 chunks=chunks,
                 vectors=vectors,
                 model=self._embedder.model_name,
             )
+            # Before the commit: if the keyword backend fails, the transaction rolls back and JetStream redelivers.
+            await self._keyword.index(organization_id=org, document_id=doc, chunks=rows)
             out = new_header(organization_id=org, document_id=doc, generation=generation)
             event = documents_pb2.DocumentIndexed(
                 header=out, chunk_count=len(chunks), embedding_model=self._embedder.model_name
@@ -104,9 +120,10 @@ class SearchHandlers:
                 payload=event.SerializeToString(),
                 event_id=out.event_id,
             )
-        log.info("document_indexed", document_id=doc, chunks=len(chunks))
+        log.info("document_indexed", document_id=doc, generation=generation, chunks=len(chunks))
 
     async def fail(self, header: documents_pb2.EventHeader, reason: str) -> None:
+        """Report that this document can never be indexed, with a reason a person can read."""
         async with tenant_transaction(self._sessions, header.organization_id) as session:
             out = new_header(
                 organization_id=header.organization_id, document_id=header.document_id, generation=header.generation
@@ -120,21 +137,29 @@ class SearchHandlers:
                 payload=event.SerializeToString(),
                 event_id=out.event_id,
             )
+        log.warning("indexing_failed", document_id=header.document_id, reason=reason)
 
     async def forget(self, header: documents_pb2.EventHeader) -> None:
-        async with tenant_transaction(self._sessions, header.organization_id) as session:
-            await repo.mark_deleted(session, organization_id=header.organization_id, document_id=header.document_id)
-            await repo.delete_document(session, organization_id=header.organization_id, document_id=header.document_id)
+        """Delete every chunk of a deleted document, and remember it so a late DocumentExtracted is ignored."""
+        org, doc = header.organization_id, header.document_id
+        async with tenant_transaction(self._sessions, org) as session:
+            await repo.lock_document(session, document_id=doc)
+            await repo.mark_deleted(session, organization_id=org, document_id=doc)
+            await repo.delete_document(session, organization_id=org, document_id=doc)
+            await self._keyword.delete(organization_id=org, document_id=doc)
+        log.info("document_forgotten", document_id=doc)
 
     async def search(
         self, *, caller: Identity, query: str, mode: Mode, limit: int, document_ids: list[str]
     ) -> list[Hit]:
+        """The caller's organization's best chunks for `query`; the organization comes from the token only."""
+        caller.require(Role.VIEWER)
         query = check_query(query, max_chars=self._settings.max_query_chars)
         limit = check_limit(limit, maximum=self._settings.max_limit)
         document_ids = check_document_ids(document_ids)
         org = caller.organization_id
         depth = max(limit, self._settings.candidates_per_mode)
-        vector = (await self._embedder.embed([query]))[0] if mode is not Mode.KEYWORD else None
+        vector = await self._queries.encode(query) if mode is not Mode.KEYWORD else None
         async with tenant_transaction(self._sessions, org) as session:
             semantic: list[int] = []
             keyword: list[int] = []
@@ -149,24 +174,46 @@ class SearchHandlers:
                     ef_search=self._settings.hnsw_ef_search,
                 )
             if mode is not Mode.SEMANTIC:
-                keyword = await repo.keyword(
-                    session, organization_id=org, query=query, document_ids=document_ids, limit=depth
+                keyword = await self._keyword.search(
+                    session,
+                    organization_id=org,
+                    query=query,
+                    document_ids=document_ids,
+                    limit=depth,
+                    loose=is_plain_query(query),
                 )
             ranked = reciprocal_rank_fusion(semantic, keyword, k=self._settings.rrf_k)[:limit]
-            rows = await repo.hits(session, chunk_ids=[c.chunk_id for c in ranked], query=query)
+            rows = await repo.hits(session, chunk_ids=[c.chunk_id for c in ranked])
+        terms = query_terms(query)
         return [
             Hit(
-                document_id=str(rows[c.chunk_id]["document_id"]),
-                chunk_index=int(rows[c.chunk_id]["chunk_index"]),
-                page=rows[c.chunk_id]["page"],
-                snippet=str(rows[c.chunk_id]["snippet"]),
+                document_id=str(row["document_id"]),
+                chunk_index=int(row["chunk_index"]),
+                page=row["page"],
+                snippet=make_snippet(str(row["text"]), terms),
                 score=c.score,
                 semantic_rank=c.semantic_rank,
                 keyword_rank=c.keyword_rank,
-                text=str(rows[c.chunk_id]["text"]),
-                start=int(rows[c.chunk_id]["start_offset"]),
-                end=int(rows[c.chunk_id]["end_offset"]),
+                text=str(row["text"]),
+                start=int(row["start_offset"]),
+                end=int(row["end_offset"]),
             )
             for c in ranked
-            if c.chunk_id in rows
+            if (row := rows.get(c.chunk_id)) is not None
         ]
+
+    async def reindex(self, *, batch: int = 256) -> int:
+        """Re-embed every chunk made by another model than the configured one; return how many."""
+        model, after, done = self._embedder.model_name, 0, 0
+        while True:
+            async with self._sessions() as session, session.begin():
+                await repo.open_for_reindex(session)
+                stale = await repo.stale_chunks(session, model=model, after_id=after, limit=batch)
+            if not stale:
+                return done
+            vectors = await self._embedder.embed([f"{c.heading}\n{c.text}" if c.heading else c.text for c in stale])
+            async with self._sessions() as session, session.begin():
+                await repo.open_for_reindex(session)
+                await repo.set_embeddings(session, ids=[c.id for c in stale], vectors=vectors, model=model)
+            after, done = stale[-1].id, done + len(stale)
+            log.info("reindex_progress", model=model, done=done)

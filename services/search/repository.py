@@ -11,18 +11,25 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import set_transaction_setting
+from services.search.domain import Chunk
+
+# Opens search.chunks across organizations to the re-index command only (policy reindex_access).
+REINDEX_SETTING = "app.search_reindex"
 
 
 @dataclass(frozen=True)
-class ChunkRow:
+class StoredChunk:
+    id: int
     document_id: str
-    generation: int
     chunk_index: int
     page: int | None
-    start: int
-    end: int
     heading: str | None
     text: str
+
+
+async def lock_document(session: AsyncSession, *, document_id: str) -> None:
+    """Serialize writers of one document (replicas handling a redelivery and a newer generation at once)."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:doc))"), {"doc": document_id})
 
 
 async def stored_generation(session: AsyncSession, *, organization_id: str, document_id: str) -> int | None:
@@ -45,42 +52,52 @@ async def is_deleted(session: AsyncSession, *, organization_id: str, document_id
     return row is not None
 
 
+def _vector_literal(vector: list[float]) -> str:
+    return "[" + ",".join(f"{x:.8g}" for x in vector) + "]"
+
+
 async def replace_chunks(
     session: AsyncSession,
     *,
     organization_id: str,
     document_id: str,
-    chunks: list[ChunkRow],
+    generation: int,
+    chunks: list[Chunk],
     vectors: list[list[float]],
     model: str,
-) -> None:
+) -> list[StoredChunk]:
+    """Replace every chunk of the document with these (one statement, whatever their number)."""
     await delete_document(session, organization_id=organization_id, document_id=document_id)
     if not chunks:
-        return
+        return []
     statement = text(
         "INSERT INTO search.chunks (organization_id, document_id, generation, chunk_index, page, start_offset, "
-        "end_offset, heading, text, model, embedding) VALUES (:org, :doc, :gen, :idx, :page, :start, :end, "
-        ":heading, :text, :model, :embedding)"
-    ).bindparams(bindparam("embedding", type_=Vector(384)))
-    await session.execute(
-        statement,
-        [
-            {
-                "org": organization_id,
-                "doc": document_id,
-                "gen": c.generation,
-                "idx": c.chunk_index,
-                "page": c.page,
-                "start": c.start,
-                "end": c.end,
-                "heading": c.heading,
-                "text": c.text,
-                "model": model,
-                "embedding": v,
-            }
-            for c, v in zip(chunks, vectors, strict=True)
-        ],
+        "end_offset, heading, text, model, embedding) "
+        "SELECT :org, :doc, :gen, c.idx, c.page, c.start_offset, c.end_offset, c.heading, c.body, :model, "
+        "c.embedding::vector "
+        "FROM unnest(CAST(:idx AS integer[]), CAST(:page AS integer[]), CAST(:start AS integer[]), "
+        "CAST(:end AS integer[]), CAST(:heading AS text[]), CAST(:body AS text[]), CAST(:embedding AS text[])) "
+        "AS c(idx, page, start_offset, end_offset, heading, body, embedding) "
+        "RETURNING id, chunk_index"
     )
+    rows = await session.execute(
+        statement,
+        {
+            "org": organization_id,
+            "doc": document_id,
+            "gen": generation,
+            "model": model,
+            "idx": [c.index for c in chunks],
+            "page": [c.page for c in chunks],
+            "start": [c.start for c in chunks],
+            "end": [c.end for c in chunks],
+            "heading": [c.heading for c in chunks],
+            "body": [c.text for c in chunks],
+            "embedding": [_vector_literal(v) for v in vectors],
+        },
+    )
+    ids = {int(r.chunk_index): int(r.id) for r in rows}
+    return [StoredChunk(ids[c.index], document_id, c.index, c.page, c.heading, c.text) for c in chunks]
 
 
 async def delete_document(session: AsyncSession, *, organization_id: str, document_id: str) -> None:
@@ -100,10 +117,14 @@ async def mark_deleted(session: AsyncSession, *, organization_id: str, document_
     )
 
 
-def _document_filter(document_ids: list[str]) -> tuple[str, dict[str, Any]]:
+def _document_filter(document_ids: list[str]) -> tuple[str, dict[str, Any], list[Any]]:
     if not document_ids:
-        return "", {}
-    return " AND document_id = ANY(:docs)", {"docs": document_ids}
+        return "", {}, []
+    return (
+        " AND document_id = ANY(:docs)",
+        {"docs": document_ids},
+        [bindparam("docs", type_=ARRAY(UUID(as_uuid=False)))],
+    )
 
 
 async def semantic(
@@ -116,37 +137,50 @@ async def semantic(
     limit: int,
     ef_search: int,
 ) -> list[int]:
-    """Chunk ids nearest to `vector` (cosine), within the organization and optional documents."""
-    # Filters apply after the index scan; iterative scans keep reading the graph until enough rows pass.
-    await set_transaction_setting(session, "hnsw.ef_search", str(ef_search))
-    await set_transaction_setting(session, "hnsw.iterative_scan", "relaxed_order")
-    where, params = _document_filter(document_ids)
+    """Chunk ids nearest to `vector` (cosine), within the organization, the model and optional documents."""
+    # Filters apply after the index scan; an iterative scan keeps walking the graph until enough rows pass
+    # them. relaxed_order may return rows slightly out of order, so the outer query sorts them again.
+    await session.execute(
+        text(
+            "SELECT set_config('hnsw.ef_search', :ef, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+        ),
+        {"ef": str(ef_search)},
+    )
+    where, params, binds = _document_filter(document_ids)
     statement = text(
-        "SELECT id FROM search.chunks WHERE organization_id = :org AND model = :model"
-        f"{where} ORDER BY embedding <=> :vector LIMIT :limit"
-    ).bindparams(bindparam("vector", type_=Vector(384)), *_doc_bind(document_ids))
+        "WITH nearest AS MATERIALIZED (SELECT id, embedding <=> :vector AS distance FROM search.chunks "
+        f"WHERE organization_id = :org AND model = :model{where} ORDER BY distance LIMIT :limit) "
+        "SELECT id FROM nearest ORDER BY distance, id"
+    ).bindparams(bindparam("vector", type_=Vector(384)), *binds)
     rows = await session.execute(
         statement, {"org": organization_id, "model": model, "vector": vector, "limit": limit, **params}
     )
     return [int(r[0]) for r in rows]
 
 
-def _doc_bind(document_ids: list[str]) -> list[Any]:
-    return [bindparam("docs", type_=ARRAY(UUID(as_uuid=False)))] if document_ids else []
-
-
 async def keyword(
-    session: AsyncSession, *, organization_id: str, query: str, document_ids: list[str], limit: int
+    session: AsyncSession, *, organization_id: str, query: str, document_ids: list[str], limit: int, loose: bool
 ) -> list[int]:
-    """Chunk ids matching the query's words (stemmed or exact), best first; trigram fallback for typos."""
-    where, params = _document_filter(document_ids)
-    statement = text(
+    """Chunk ids matching the query, best first: every word (websearch syntax, stemmed or exact as written)
+    first; then, for a plain query, chunks with only some of its words; a trigram fallback for typos."""
+    where, params, binds = _document_filter(document_ids)
+    values = {"org": organization_id, "query": query, "limit": limit, **params}
+    strict = text(
         "WITH q AS (SELECT websearch_to_tsquery('english', :query) || websearch_to_tsquery('simple', :query) AS tsq) "
         "SELECT id FROM search.chunks, q WHERE organization_id = :org AND tsv @@ q.tsq"
         f"{where} ORDER BY ts_rank_cd(tsv, q.tsq, 32) DESC, id LIMIT :limit"
-    ).bindparams(*_doc_bind(document_ids))
-    rows = await session.execute(statement, {"org": organization_id, "query": query, "limit": limit, **params})
-    found = [int(r[0]) for r in rows]
+    ).bindparams(*binds)
+    found = [int(r[0]) for r in await session.execute(strict, values)]
+    if loose and len(found) < limit:
+        # Some words only, like a bag-of-words engine: ranked below every chunk with all of them.
+        partial = text(
+            "WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(l), ' | ')) AS tsq "
+            "FROM unnest(tsvector_to_array(to_tsvector('english', :query) || to_tsvector('simple', :query))) AS l) "
+            "SELECT id FROM search.chunks, q WHERE organization_id = :org AND q.tsq IS NOT NULL AND tsv @@ q.tsq"
+            f"{where} AND NOT (id = ANY(:found)) ORDER BY ts_rank_cd(tsv, q.tsq, 32) DESC, id LIMIT :rest"
+        ).bindparams(*binds)
+        rows = await session.execute(partial, {**values, "found": found, "rest": limit - len(found)})
+        found.extend(int(r[0]) for r in rows)
     if found or len(query) < 4:
         return found
     # Nothing matched: perhaps a misspelling, which matches no lexeme. Word similarity still finds it; it
@@ -154,21 +188,48 @@ async def keyword(
     fuzzy = text(
         "SELECT id FROM search.chunks WHERE organization_id = :org AND :query <% text"
         f"{where} ORDER BY :query <<-> text, id LIMIT :limit"
-    ).bindparams(*_doc_bind(document_ids))
-    rows = await session.execute(fuzzy, {"org": organization_id, "query": query, "limit": limit, **params})
-    return [int(r[0]) for r in rows]
+    ).bindparams(*binds)
+    return [int(r[0]) for r in await session.execute(fuzzy, values)]
 
 
-async def hits(session: AsyncSession, *, chunk_ids: list[int], query: str) -> dict[int, dict[str, Any]]:
-    """The chunks behind the final ranking, with a snippet marking the query's words."""
+async def hits(session: AsyncSession, *, chunk_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The chunks behind the final ranking (row-level security still applies)."""
     if not chunk_ids:
         return {}
     statement = text(
-        "SELECT id, document_id, chunk_index, page, start_offset, end_offset, text, "
-        "ts_headline('english', text, websearch_to_tsquery('english', :query) || "
-        "websearch_to_tsquery('simple', :query), "
-        "'StartSel=<mark>, StopSel=</mark>, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter= … ') "
-        "AS snippet FROM search.chunks WHERE id = ANY(:ids)"
+        "SELECT id, document_id, chunk_index, page, start_offset, end_offset, heading, text "
+        "FROM search.chunks WHERE id = ANY(:ids)"
     )
-    rows = await session.execute(statement, {"ids": chunk_ids, "query": query})
+    rows = await session.execute(statement, {"ids": chunk_ids})
     return {int(r.id): dict(r._mapping) for r in rows}
+
+
+async def open_for_reindex(session: AsyncSession) -> None:
+    await set_transaction_setting(session, REINDEX_SETTING, "on")
+
+
+async def stale_chunks(session: AsyncSession, *, model: str, after_id: int, limit: int) -> list[StoredChunk]:
+    """Chunks of every organization embedded by another model than `model` (re-index transaction only)."""
+    rows = await session.execute(
+        text(
+            "SELECT id, document_id, chunk_index, page, heading, text FROM search.chunks "
+            "WHERE model <> :model AND id > :after ORDER BY id LIMIT :limit"
+        ),
+        {"model": model, "after": after_id, "limit": limit},
+    )
+    return [StoredChunk(int(r.id), str(r.document_id), r.chunk_index, r.page, r.heading, r.text) for r in rows]
+
+
+async def set_embeddings(session: AsyncSession, *, ids: list[int], vectors: list[list[float]], model: str) -> None:
+    await session.execute(
+        text(
+            "UPDATE search.chunks AS c SET embedding = v.embedding::vector, model = :model "
+            "FROM unnest(CAST(:ids AS bigint[]), CAST(:embedding AS text[])) AS v(id, embedding) WHERE c.id = v.id"
+        ),
+        {"ids": ids, "embedding": [_vector_literal(v) for v in vectors], "model": model},
+    )
+
+
+async def model_counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(text("SELECT model, count(*) FROM search.chunks GROUP BY model"))
+    return {str(r[0]): int(r[1]) for r in rows}

@@ -12,14 +12,15 @@ from pmdi.search.v1 import search_pb2, search_pb2_grpc
 from services.common import events, subjects
 from services.common.db import create_engine, session_factory
 from services.common.grpc_server import start_grpc_server
-from services.common.logging import get_logger
+from services.common.logging import configure_logging, get_logger
 from services.common.migrations import upgrade_to_head
 from services.common.object_store import ObjectStore
 from services.common.outbox import OutboxRelay
 from services.common.tenancy_keys import remote_verifier
 from services.search import tables
-from services.search.embeddings import create_embedder
+from services.search.embeddings import Embedder, LocalEmbedder, create_embedder
 from services.search.handlers import SearchHandlers
+from services.search.keyword import KeywordBackend, PostgresKeyword
 from services.search.rpc import SearchRpc
 from services.search.settings import SearchSettings
 
@@ -38,13 +39,30 @@ def _header(message_type: type, data: bytes) -> documents_pb2.EventHeader:
     return header
 
 
+def create_keyword_backend(settings: SearchSettings) -> KeywordBackend:
+    if settings.opensearch_url:
+        from services.search.opensearch import OpenSearchKeyword
+
+        return OpenSearchKeyword(settings.opensearch_url, prefix=settings.opensearch_index_prefix)
+    return PostgresKeyword()
+
+
+async def _warm_up(embedder: Embedder) -> None:
+    if isinstance(embedder, LocalEmbedder):
+        await asyncio.to_thread(embedder.warm_up)
+
+
 async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
     engine = create_engine(settings)
     stack.push_async_callback(engine.dispose)
     sessions = session_factory(engine)
     store = ObjectStore(settings)
     embedder = create_embedder(settings)
-    handlers = SearchHandlers(sessions=sessions, store=store, embedder=embedder, settings=settings)
+    if settings.embedding_warm_up:
+        await _warm_up(embedder)
+    keyword = create_keyword_backend(settings)
+    stack.push_async_callback(keyword.close)
+    handlers = SearchHandlers(sessions=sessions, store=store, embedder=embedder, keyword=keyword, settings=settings)
 
     nc = await events.connect(settings.nats_url, name="search")
     stack.push_async_callback(nc.drain)
@@ -56,7 +74,10 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
         await handlers.index(_header(documents_pb2.DocumentExtracted, data))
 
     async def on_give_up(data: bytes, error: Exception) -> None:
-        await handlers.fail(_header(documents_pb2.DocumentExtracted, data), "Indexing for search failed repeatedly.")
+        await handlers.fail(
+            _header(documents_pb2.DocumentExtracted, data),
+            "Indexing for search failed repeatedly; reprocess the document to try again.",
+        )
 
     async def on_deleted(data: bytes, _: int, __: str) -> None:
         await handlers.forget(_header(documents_pb2.DocumentDeleted, data))
@@ -98,4 +119,26 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
         service_names=[search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name],
     )
     stack.push_async_callback(server.stop, 5)
-    log.info("grpc_listening", port=port)
+    log.info("grpc_listening", port=port, embedding_model=embedder.model_name, keyword_backend=keyword.name)
+
+
+async def _reindex(settings: SearchSettings) -> int:
+    engine = create_engine(settings)
+    try:
+        handlers = SearchHandlers(
+            sessions=session_factory(engine),
+            store=ObjectStore(settings),
+            embedder=create_embedder(settings),
+            keyword=PostgresKeyword(),
+            settings=settings,
+        )
+        return await handlers.reindex()
+    finally:
+        await engine.dispose()
+
+
+def reindex_command(settings: SearchSettings) -> None:
+    """Re-embed every chunk with the configured model; searches only ever use vectors of that model."""
+    configure_logging(service="search", level=settings.log_level, json=settings.log_json)
+    done = asyncio.run(_reindex(settings))
+    log.info("reindex_finished", chunks=done, model=create_embedder(settings).model_name)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -60,9 +62,27 @@ def parse_output(raw: str, schema: type[BaseModel]) -> BaseModel:
 
 
 def retry_after(headers: object) -> float | None:
-    """Seconds from a retry-after header, if present and sane."""
-    value = getattr(headers, "get", lambda _: None)("retry-after")
+    """Seconds the provider asked us to wait: `retry-after-ms`, or `retry-after` in seconds or as an HTTP date."""
+    get = getattr(headers, "get", None)
+    if get is None:
+        return None
+    milliseconds = get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            return max(0.0, float(milliseconds) / 1000)
+        except (TypeError, ValueError):
+            pass
+    value = get("retry-after")
+    if value is None:
+        return None
     try:
-        return max(0.0, min(60.0, float(value))) if value is not None else None
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    try:
+        when = parsedate_to_datetime(str(value))
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -65,7 +65,7 @@ class LocalProvider:
     def _run(self, task: str, text: str) -> BaseModel:
         if task.startswith("summary_"):
             length = local.SummaryLength[task.removeprefix("summary_").upper()]
-            return SummaryOutput(summary=local.summarize(text, length) or text[:300])
+            return SummaryOutput(summary=local.summarize(text, length) or _opening(text))
         if task == "action_items":
             found_date: date | None = local.detect_document_date(text)
             return ActionItemsOutput(
@@ -89,6 +89,14 @@ class LocalProvider:
         if task == "answer":
             return answer_from_excerpts(text)
         raise ValueError(f"unknown task {task}")
+
+
+def _opening(text: str, limit: int = 300) -> str:
+    """When no sentence stands out (a list of figures, say): the document's opening, cut at a word."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat or "(empty document)"
+    return flat[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def answer_from_excerpts(prompt: str) -> AnswerOutput:

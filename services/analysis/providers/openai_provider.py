@@ -13,6 +13,7 @@ from services.analysis.providers.base import (
     parse_output,
     retry_after,
 )
+from services.analysis.routing import MAX_OUTPUT_TOKENS
 
 
 class OpenAIProvider:
@@ -30,7 +31,12 @@ class OpenAIProvider:
         for attempt in range(2):
             try:
                 reply = await self._client.chat.completions.create(  # type: ignore[call-overload]
-                    model=model, messages=messages, response_format={"type": "json_object"}, timeout=timeout_s
+                    model=model,
+                    messages=messages,
+                    response_format={"type": "json_object"},
+                    # Bounded, so the budget's worst-case reservation holds.
+                    max_completion_tokens=MAX_OUTPUT_TOKENS,
+                    timeout=timeout_s,
                 )
             except openai.RateLimitError as exc:
                 raise RetryableError("rate limited", retry_after(exc.response.headers)) from exc

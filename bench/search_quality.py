@@ -1,0 +1,212 @@
+"""Retrieval quality through the real search service: nDCG@10 and recall@100 for KEYWORD, SEMANTIC, HYBRID.
+
+The benchmark is a directory in BEIR layout (corpus.jsonl, queries.jsonl, qrels/test.tsv), by default
+../shared/eval/. Every corpus entry becomes one document: its artifact goes to S3 and a DocumentExtracted
+event to JetStream, exactly as ingest sends them, and the queries go through gRPC with a real token.
+Scores are per document (a document's best chunk stands for it), as the judgments are per document.
+
+Usage: python bench/search_quality.py [--data DIR] [--max-queries N]
+Writes bench/results/search_quality.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import math
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "gen")]
+
+from pmdi.events.v1 import documents_pb2  # noqa: E402 - after the path set-up above
+from pmdi.search.v1 import search_pb2, search_pb2_grpc  # noqa: E402
+
+from services.common import events, subjects  # noqa: E402
+from services.common.object_store import ObjectStore, extracted_key  # noqa: E402
+from services.common.settings import ServiceSettings  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "search_quality.json"
+DEFAULT_DATA = ROOT.parent / "shared" / "eval"
+PASSWORD = "bench-Password-2024!"
+MODES = {
+    "KEYWORD": search_pb2.SEARCH_MODE_KEYWORD,
+    "SEMANTIC": search_pb2.SEARCH_MODE_SEMANTIC,
+    "HYBRID": search_pb2.SEARCH_MODE_HYBRID,
+}
+
+
+def load_beir(directory: Path) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, int]]]:
+    corpus: dict[str, str] = {}
+    with open(directory / "corpus.jsonl") as handle:
+        for line in handle:
+            row = json.loads(line)
+            corpus[str(row["_id"])] = (str(row.get("title") or "") + "\n" + str(row["text"])).strip()
+    queries: dict[str, str] = {}
+    with open(directory / "queries.jsonl") as handle:
+        for line in handle:
+            row = json.loads(line)
+            queries[str(row["_id"])] = str(row["text"])
+    qrels: dict[str, dict[str, int]] = {}
+    with open(directory / "qrels" / "test.tsv") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
+    return corpus, {q: t for q, t in queries.items() if q in qrels}, qrels
+
+
+def chunk(text: str, size: int = 1200) -> list[dict[str, Any]]:
+    """Paragraph-ish chunks of at most `size` characters, as ingest makes them."""
+    chunks: list[dict[str, Any]] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            space = text.rfind(" ", start, end)
+            end = space if space > start else end
+        chunks.append(
+            {"index": len(chunks), "text": text[start:end], "start": start, "end": end, "page": None, "heading": None}
+        )
+        start = end + 1
+    return chunks
+
+
+def ndcg_at(ranked: list[str], judged: dict[str, int], k: int) -> float:
+    dcg = sum((2 ** judged.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
+    ideal = sorted(judged.values(), reverse=True)[:k]
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked: list[str], judged: dict[str, int], k: int) -> float:
+    relevant = {d for d, g in judged.items() if g > 0}
+    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+async def register(base_url: str) -> tuple[str, str]:
+    query = 'mutation($e: String!, $p: String!) { register(organizationName: "Quality", email: $e, password: $p) { accessToken user { organization { id } } } }'
+    async with httpx.AsyncClient(timeout=60) as client:
+        reply = await client.post(
+            f"{base_url}/graphql",
+            json={"query": query, "variables": {"e": f"quality-{uuid.uuid4().hex[:8]}@example.com", "p": PASSWORD}},
+        )
+    data = reply.json()["data"]["register"]
+    return data["accessToken"], data["user"]["organization"]["id"]
+
+
+async def index_corpus(deployment: Any, org: str, corpus: dict[str, str]) -> tuple[dict[str, str], float]:
+    """Send every corpus entry through the indexing pipeline; wait for each DocumentIndexed."""
+    endpoints = deployment.endpoints
+    store = ObjectStore(
+        ServiceSettings(
+            s3_endpoint=endpoints.s3_endpoint,
+            s3_access_key=endpoints.s3_access_key,
+            s3_secret_key=endpoints.s3_secret_key,
+            s3_secure=endpoints.s3_secure,
+        )
+    )
+    await store.ensure_bucket()
+    nc = await events.connect(endpoints.nats_url, name="search-quality")
+    js = nc.jetstream()
+    await events.ensure_streams(js)
+    by_document = {str(uuid.uuid4()): corpus_id for corpus_id in corpus}
+    started = time.perf_counter()
+    pending = set(by_document)
+    indexed = await js.subscribe(subjects.DOCUMENT_INDEXED, ordered_consumer=True)
+    for doc, corpus_id in by_document.items():
+        text = corpus[corpus_id]
+        await store.put_json(extracted_key(org, doc, 1), {"text": text, "page_count": None, "chunks": chunk(text)})
+        header = events.new_header(organization_id=org, document_id=doc, generation=1)
+        event = documents_pb2.DocumentExtracted(header=header, chunk_count=1)
+        await events.publish(js, subjects.DOCUMENT_EXTRACTED, event.SerializeToString(), message_id=header.event_id)
+    while pending:
+        message = await indexed.next_msg(timeout=600)
+        done = documents_pb2.DocumentIndexed()
+        done.ParseFromString(message.data)
+        pending.discard(done.header.document_id)
+    seconds = time.perf_counter() - started
+    await nc.drain()
+    return by_document, seconds
+
+
+async def evaluate(
+    address: str, token: str, queries: dict[str, str], qrels: dict[str, dict[str, int]], by_document: dict[str, str]
+) -> dict[str, dict[str, float]]:
+    channel = grpc.aio.insecure_channel(address)
+    stub = search_pb2_grpc.SearchServiceStub(channel)
+    metadata = (("authorization", f"Bearer {token}"),)
+    scores: dict[str, dict[str, float]] = {}
+    for name, mode in MODES.items():
+        ndcg, recall, latency = 0.0, 0.0, 0.0
+        for query_id, text in queries.items():
+            started = time.perf_counter()
+            reply = await stub.Search(
+                search_pb2.SearchRequest(query=text[:1000], mode=mode, limit=100), metadata=metadata
+            )
+            latency += time.perf_counter() - started
+            ranked = list(dict.fromkeys(by_document[h.document_id] for h in reply.hits))
+            ndcg += ndcg_at(ranked, qrels[query_id], 10)
+            recall += recall_at(ranked, qrels[query_id], 100)
+        n = len(queries)
+        scores[name] = {
+            "ndcg_at_10": round(ndcg / n, 4),
+            "recall_at_100": round(recall / n, 4),
+            "mean_latency_ms": round(latency / n * 1000, 1),
+        }
+    await channel.close()
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--max-queries", type=int, default=0)
+    args = parser.parse_args()
+    if not (args.data / "corpus.jsonl").exists():
+        sys.exit(f"no benchmark at {args.data}: expected corpus.jsonl, queries.jsonl and qrels/test.tsv (BEIR layout)")
+    corpus, queries, qrels = load_beir(args.data)
+    if args.max_queries:
+        queries = dict(list(queries.items())[: args.max_queries])
+    from services.launcher import Launcher
+    from tests.conftest import free_port, free_port_block
+
+    launcher = Launcher(
+        data_dir=Path(tempfile.mkdtemp(prefix="pmdi-bench-quality-")),
+        gateway_port=free_port(),
+        grpc_ports={name: free_port() for name in ("tenancy", "ingest", "search", "analysis")},
+        stack_base_port=free_port_block(40),
+        # Only search should spend CPU: analysis is not part of this measurement.
+        extra_env={"PMDI_LOG_LEVEL": "WARNING", "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000"},
+    )
+    deployment = launcher.start()
+    try:
+        token, org = asyncio.run(register(deployment.gateway_url))
+        by_document, index_s = asyncio.run(index_corpus(deployment, org, corpus))
+        scores = asyncio.run(evaluate(deployment.grpc_addresses["search"], token, queries, qrels, by_document))
+    finally:
+        launcher.stop(stack=True)
+    result = {
+        "benchmark": "search_quality",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "data": str(args.data),
+        "documents": len(corpus),
+        "queries": len(queries),
+        "indexing_s": round(index_s, 1),
+        "modes": scores,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

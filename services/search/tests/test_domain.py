@@ -1,0 +1,194 @@
+"""Ranking, snippets and input rules, without I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from services.common.errors import InvalidInput
+from services.search.domain import (
+    BadArtifact,
+    check_document_ids,
+    check_limit,
+    check_query,
+    is_plain_query,
+    make_snippet,
+    parse_artifact,
+    query_terms,
+    reciprocal_rank_fusion,
+    stem,
+)
+from services.search.embeddings import QueryEncoder
+
+
+def test_rrf_scores_a_chunk_in_both_lists_above_one_in_either() -> None:
+    fused = reciprocal_rank_fusion([1, 2, 3], [3, 4], k=60)
+    assert fused[0].chunk_id == 3
+    assert fused[0].semantic_rank == 3 and fused[0].keyword_rank == 1
+    assert fused[0].score == pytest.approx(1 / 63 + 1 / 61)
+    by_id = {c.chunk_id: c for c in fused}
+    assert by_id[1].keyword_rank is None and by_id[4].semantic_rank is None
+
+
+def test_rrf_orders_by_score_then_id_and_k_flattens_the_ranks() -> None:
+    fused = reciprocal_rank_fusion([10, 20], [20, 10], k=60)
+    assert [c.chunk_id for c in fused] == [10, 20]  # tie broken by id, deterministic
+    assert fused[0].score == pytest.approx(fused[1].score)
+    steep = reciprocal_rank_fusion([1, 2], [], k=0)
+    assert steep[0].score == pytest.approx(1.0) and steep[1].score == pytest.approx(0.5)
+
+
+def test_rrf_of_nothing_is_nothing() -> None:
+    assert reciprocal_rank_fusion([], [], k=60) == []
+
+
+def test_a_query_is_trimmed_and_must_say_something() -> None:
+    assert check_query("  vendor \n contract\t", max_chars=1000) == "vendor contract"
+    for empty in ("", "   ", "\n\t", "\x00"):
+        with pytest.raises(InvalidInput):
+            check_query(empty, max_chars=1000)
+
+
+def test_a_query_over_the_limit_is_refused() -> None:
+    assert check_query("x" * 1000, max_chars=1000)
+    with pytest.raises(InvalidInput, match="at most 1000"):
+        check_query("x" * 1001, max_chars=1000)
+    with pytest.raises(InvalidInput):
+        check_query("x" * 10_240, max_chars=1000)
+
+
+def test_limit_must_be_positive_and_is_capped() -> None:
+    assert check_limit(10, maximum=100) == 10
+    assert check_limit(10_000, maximum=100) == 100
+    for bad in (0, -1):
+        with pytest.raises(InvalidInput):
+            check_limit(bad, maximum=100)
+
+
+def test_document_ids_must_be_uuids() -> None:
+    one = str(uuid.uuid4())
+    assert check_document_ids([one.upper(), one]) == [one]
+    for bad in (["not-an-id"], ["' OR 1=1 --"], [""], [one, "1"]):
+        with pytest.raises(InvalidInput):
+            check_document_ids(bad)
+
+
+def test_an_artifact_becomes_ordered_chunks() -> None:
+    chunks = parse_artifact(
+        {
+            "text": "...",
+            "page_count": 2,
+            "chunks": [
+                {"index": 1, "text": "second", "start": 7, "end": 13, "page": 2, "heading": None},
+                {"index": 0, "text": "first", "start": 0, "end": 5, "page": 1, "heading": "Risks"},
+                {"index": 2, "text": "   ", "start": 14, "end": 17, "page": 2, "heading": ""},
+            ],
+        }
+    )
+    assert [c.index for c in chunks] == [0, 1]  # blank chunks carry nothing to find
+    assert chunks[0].embedding_input() == "Risks\nfirst"
+    assert chunks[1].embedding_input() == "second" and chunks[1].page == 2
+
+
+@pytest.mark.parametrize(
+    "artifact",
+    [
+        None,
+        {"text": "no chunks"},
+        {"chunks": [{"index": "0", "text": "x", "start": 0, "end": 1}]},
+        {"chunks": [{"index": 0, "start": 0, "end": 1}]},
+        {"chunks": [{"index": 0, "text": "a", "start": 0, "end": 1}, {"index": 0, "text": "b", "start": 1, "end": 2}]},
+    ],
+)
+def test_a_malformed_artifact_is_refused(artifact: object) -> None:
+    with pytest.raises(BadArtifact):
+        parse_artifact(artifact)
+
+
+def test_stemming_joins_word_forms() -> None:
+    assert stem("delayed") == stem("delays") == stem("delay") == "delay"
+    assert stem("budgets") == "budget" and stem("is") == "is"
+
+
+def test_query_terms_drop_operators_stopwords_and_keep_identifiers() -> None:
+    assert query_terms('"Q1 2024" or -the vendor') == ["q1", "2024", "vendor"]
+    assert query_terms("JIRA-1234 status") == ["jira-1234", "jira", "1234", "status"]
+    assert query_terms("'); DROP TABLE x; --") == ["drop", "table", "x"]
+    assert query_terms("Überprüfung 😀") == ["überprüfung"]
+
+
+def test_a_plain_query_may_match_partly_but_websearch_syntax_is_exact() -> None:
+    assert is_plain_query("vendor contract delayed")
+    assert not is_plain_query("vendor")
+    assert not is_plain_query('"vendor contract"')
+    assert not is_plain_query("vendor -contract")
+
+
+def test_a_snippet_marks_the_query_words() -> None:
+    text = "The vendor contract renewal is delayed because legal has not signed off yet."
+    snippet = make_snippet(text, query_terms("vendor contracts delay"))
+    assert snippet == (
+        "The <mark>vendor</mark> <mark>contract</mark> renewal is <mark>delayed</mark> because legal has not signed "
+        "off yet."
+    )
+
+
+def test_a_snippet_marks_identifiers_whole_and_escapes_html() -> None:
+    text = "Ticket JIRA-4711 <script>alert(1)</script> tracks the failover & test."
+    snippet = make_snippet(text, query_terms("JIRA-4711"))
+    assert "<mark>JIRA-4711</mark>" in snippet
+    assert "<script>" not in snippet and "&lt;script&gt;" in snippet and "&amp;" in snippet
+
+
+def test_a_snippet_centres_on_the_densest_window_of_a_long_chunk() -> None:
+    filler = "Nothing to see here at all. " * 40
+    text = filler + "The budget overrun risk is high. " + filler
+    snippet = make_snippet(text, query_terms("budget overrun"), max_chars=120)
+    assert "<mark>budget</mark> <mark>overrun</mark>" in snippet
+    assert snippet.startswith("…") and snippet.endswith("…")
+    assert len(snippet.replace("<mark>", "").replace("</mark>", "")) <= 125
+
+
+def test_a_snippet_without_matches_is_the_chunk_start() -> None:
+    text = "word " * 100
+    snippet = make_snippet(text, ["absent"], max_chars=50)
+    assert "<mark>" not in snippet and snippet.startswith("word") and snippet.endswith("…")
+
+
+class CountingEmbedder:
+    model_name = "fake"
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        self.calls.append(texts)
+        await asyncio.sleep(0.01)
+        return [[float(len(t))] for t in texts]
+
+
+async def test_concurrent_queries_share_one_forward_pass_and_repeats_hit_the_cache() -> None:
+    fake = CountingEmbedder()
+    encoder = QueryEncoder(fake, cache_size=2)
+    vectors = await asyncio.gather(*(encoder.encode(q) for q in ["a", "bb", "ccc", "bb"]))
+    assert vectors == [[1.0], [2.0], [3.0], [2.0]]
+    assert len(fake.calls) <= 2 and sum(len(c) for c in fake.calls) == 3
+    calls = len(fake.calls)
+    assert await encoder.encode("ccc") == [3.0]
+    assert len(fake.calls) == calls
+    assert await encoder.encode("a") == [1.0]  # evicted (cache of two), embedded again
+    assert len(fake.calls) == calls + 1
+
+
+async def test_an_embedding_failure_reaches_every_waiting_query() -> None:
+    class Broken:
+        model_name = "broken"
+
+        async def embed(self, texts: list[str]) -> list[list[float]]:
+            raise RuntimeError("model unavailable")
+
+    encoder = QueryEncoder(Broken())
+    results = await asyncio.gather(encoder.encode("a"), encoder.encode("b"), return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)

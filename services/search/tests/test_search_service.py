@@ -1,0 +1,343 @@
+"""The search service on the real stack: artifacts in S3 and events on JetStream, as ingest sends them,
+then Search over gRPC with real access tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import grpc
+import pytest
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from pmdi.events.v1 import documents_pb2
+from pmdi.search.v1 import search_pb2, search_pb2_grpc
+
+from services.common import events, subjects
+from services.common.object_store import ObjectStore, extracted_key
+from services.common.settings import ServiceSettings
+from services.launcher import REPO_ROOT, Deployment
+
+VENDOR = [
+    ("Procurement", "The vendor contract renewal is delayed because legal has not signed off yet."),
+    ("Engineering", "Ticket JIRA-4711 tracks the database failover test planned for Q1 2024."),
+    ("Engineering", "The on-call rotation was updated for the holiday period."),
+]
+BUDGET = [
+    (
+        None,
+        "The quarterly budget is on track. Spending on cloud hosting fell by ten percent after the reserved "
+        "instance purchase. No overruns are expected this quarter.",
+    ),
+]
+MODES = {
+    "HYBRID": search_pb2.SEARCH_MODE_HYBRID,
+    "SEMANTIC": search_pb2.SEARCH_MODE_SEMANTIC,
+    "KEYWORD": search_pb2.SEARCH_MODE_KEYWORD,
+}
+
+
+@dataclass
+class Tenant:
+    id: str
+    token: str
+
+
+class Platform:
+    """Talks to the deployment the way ingest and the gateway do."""
+
+    def __init__(self, deployment: Deployment, nc: NATS, js: JetStreamContext) -> None:
+        self.deployment = deployment
+        self.nc = nc
+        self.js = js
+        endpoints = deployment.endpoints
+        self.store = ObjectStore(
+            ServiceSettings(
+                s3_endpoint=endpoints.s3_endpoint,
+                s3_access_key=endpoints.s3_access_key,
+                s3_secret_key=endpoints.s3_secret_key,
+                s3_secure=endpoints.s3_secure,
+            )
+        )
+        self.channel = grpc.aio.insecure_channel(deployment.grpc_addresses["search"])
+        self.stub = search_pb2_grpc.SearchServiceStub(self.channel)
+
+    async def extracted(
+        self, org: str, chunks: Sequence[tuple[str | None, str]], *, doc: str | None = None, generation: int = 1
+    ) -> str:
+        """Store an artifact and announce it, as ingest does after extraction; return the document id."""
+        doc = doc or str(uuid.uuid4())
+        artifact: dict[str, Any] = {"text": "", "page_count": 1, "chunks": []}
+        offset = 0
+        for index, (heading, text) in enumerate(chunks):
+            artifact["chunks"].append(
+                {
+                    "index": index,
+                    "text": text,
+                    "start": offset,
+                    "end": offset + len(text),
+                    "page": 1,
+                    "heading": heading,
+                }
+            )
+            offset += len(text) + 1
+        artifact["text"] = "\n".join(t for _, t in chunks)
+        await self.store.put_json(extracted_key(org, doc, generation), artifact)
+        await self.announce(org, doc, generation)
+        return doc
+
+    async def announce(self, org: str, doc: str, generation: int) -> None:
+        header = events.new_header(organization_id=org, document_id=doc, generation=generation)
+        event = documents_pb2.DocumentExtracted(header=header, chunk_count=1)
+        await events.publish(
+            self.js, subjects.DOCUMENT_EXTRACTED, event.SerializeToString(), message_id=header.event_id
+        )
+
+    async def deleted(self, org: str, doc: str) -> None:
+        header = events.new_header(organization_id=org, document_id=doc, generation=1)
+        event = documents_pb2.DocumentDeleted(header=header)
+        await events.publish(self.js, subjects.DOCUMENT_DELETED, event.SerializeToString(), message_id=header.event_id)
+
+    async def report(self, subject: str, doc: str, generation: int | None = None, timeout_s: float = 60) -> Any:
+        """The first DocumentIndexed or DocumentFailed about `doc` (and `generation`) in the stream."""
+        kind = documents_pb2.DocumentIndexed if subject == subjects.DOCUMENT_INDEXED else documents_pb2.DocumentFailed
+        subscription = await self.js.subscribe(subject, ordered_consumer=True)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                try:
+                    message = await subscription.next_msg(timeout=1)
+                except TimeoutError:
+                    continue
+                event = kind()
+                event.ParseFromString(message.data)
+                if event.header.document_id == doc and generation in (None, event.header.generation):
+                    return event
+        finally:
+            await subscription.unsubscribe()
+        raise AssertionError(f"no {subject} for {doc} within {timeout_s} s")
+
+    async def search(self, tenant: Tenant, query: str, mode: str = "HYBRID", **fields: Any) -> list[Any]:
+        request = search_pb2.SearchRequest(query=query, mode=MODES[mode], limit=fields.pop("limit", 10), **fields)
+        reply = await self.stub.Search(request, metadata=(("authorization", f"Bearer {tenant.token}"),), timeout=30)
+        return list(reply.hits)
+
+    async def until_indexed(self, doc: str, generation: int | None = None) -> None:
+        await self.report(subjects.DOCUMENT_INDEXED, doc, generation)
+
+
+@pytest.fixture(scope="module")
+async def platform(deployment: Deployment) -> AsyncIterator[Platform]:
+    nc = await events.connect(deployment.endpoints.nats_url, name="search-tests")
+    js = nc.jetstream()
+    await events.ensure_streams(js)
+    platform = Platform(deployment, nc, js)
+    await platform.store.ensure_bucket()
+    yield platform
+    await platform.channel.close()
+    await nc.drain()
+
+
+@pytest.fixture(scope="module")
+def tenants(org_factory_module: Any) -> tuple[Tenant, Tenant]:
+    first, second = org_factory_module(), org_factory_module()
+    return Tenant(first.id, first.admin.token), Tenant(second.id, second.admin.token)
+
+
+@pytest.fixture(scope="module")
+async def corpus(platform: Platform, tenants: tuple[Tenant, Tenant]) -> dict[str, str]:
+    ours, theirs = tenants
+    vendor = await platform.extracted(ours.id, VENDOR)
+    budget = await platform.extracted(ours.id, BUDGET)
+    # The other organization's twin differs only in its ticket number.
+    twin = await platform.extracted(theirs.id, [(h, t.replace("JIRA-4711", "JIRA-9999")) for h, t in VENDOR])
+    for doc in (vendor, budget, twin):
+        await platform.until_indexed(doc)
+    return {"vendor": vendor, "budget": budget, "twin": twin}
+
+
+async def test_an_indexed_document_is_announced_with_its_generation(platform: Platform, tenants: Any) -> None:
+    ours, _ = tenants
+    chunks = [("Plan", "Announcement check, part one."), (None, "Announcement check, part two.")]
+    doc = await platform.extracted(ours.id, chunks, generation=3)
+    indexed = await platform.report(subjects.DOCUMENT_INDEXED, doc)
+    assert indexed.header.generation == 3 and indexed.header.organization_id == ours.id
+    assert indexed.chunk_count == 2 and indexed.embedding_model == "local/all-MiniLM-L6-v2"
+
+
+async def test_an_exact_identifier_is_found_by_keyword_only(platform: Platform, tenants: Any, corpus: Any) -> None:
+    hits = await platform.search(tenants[0], "JIRA-4711", "KEYWORD")
+    assert hits and hits[0].document_id == corpus["vendor"] and hits[0].chunk_index == 1
+    assert hits[0].keyword_rank == 1 and not hits[0].HasField("semantic_rank")
+    assert "<mark>JIRA-4711</mark>" in hits[0].snippet and hits[0].page == 1
+    quoted = await platform.search(tenants[0], '"Q1 2024"', "KEYWORD")
+    assert [h.document_id for h in quoted] == [corpus["vendor"]]
+
+
+async def test_a_paraphrase_is_found_by_meaning_only(platform: Platform, tenants: Any, corpus: Any) -> None:
+    paraphrase = "supplier agreement postponed awaiting lawyers approval"
+    assert await platform.search(tenants[0], paraphrase, "KEYWORD") == []
+    semantic = await platform.search(tenants[0], paraphrase, "SEMANTIC")
+    assert semantic[0].document_id == corpus["vendor"] and semantic[0].chunk_index == 0
+    assert semantic[0].semantic_rank == 1 and not semantic[0].HasField("keyword_rank")
+
+
+async def test_hybrid_finds_by_both_and_reports_both_ranks(platform: Platform, tenants: Any, corpus: Any) -> None:
+    hits = await platform.search(tenants[0], "vendor contract delayed")
+    top = hits[0]
+    assert (top.document_id, top.chunk_index) == (corpus["vendor"], 0)
+    assert top.HasField("semantic_rank") and top.HasField("keyword_rank")
+    assert "<mark>vendor</mark>" in top.snippet and "<mark>delayed</mark>" in top.snippet
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+async def test_a_misspelling_still_finds_the_document(platform: Platform, tenants: Any, corpus: Any) -> None:
+    hits = await platform.search(tenants[0], "quartely budgett", "KEYWORD")
+    assert hits and hits[0].document_id == corpus["budget"]
+
+
+async def test_the_document_filter_limits_results(platform: Platform, tenants: Any, corpus: Any) -> None:
+    for mode in MODES:
+        hits = await platform.search(tenants[0], "budget", mode, document_ids=[corpus["vendor"]])
+        assert {h.document_id for h in hits} <= {corpus["vendor"]}
+
+
+async def test_no_query_filter_or_id_reaches_another_organization(
+    platform: Platform, tenants: Any, corpus: Any
+) -> None:
+    ours, theirs = tenants
+    for query in ("JIRA-9999", "vendor contract renewal", "database failover test", "holiday on-call"):
+        for mode in MODES:
+            hits = await platform.search(ours, query, mode, limit=100)
+            assert corpus["twin"] not in {h.document_id for h in hits}
+            assert all("9999" not in h.text and "9999" not in h.snippet for h in hits)
+            hits = await platform.search(ours, query, mode, limit=100, document_ids=[corpus["twin"]])
+            assert hits == []
+    theirs_hits = await platform.search(theirs, "JIRA-4711 vendor", "HYBRID", limit=100)
+    assert theirs_hits and {h.document_id for h in theirs_hits} == {corpus["twin"]}
+    assert await platform.search(theirs, "JIRA-4711", "KEYWORD", document_ids=[corpus["vendor"]]) == []
+
+
+async def test_bad_input_is_refused_or_capped(platform: Platform, tenants: Any, corpus: Any) -> None:
+    ours = tenants[0]
+    for fields in ({"query": ""}, {"query": "   "}, {"query": "x" * 1001}, {"query": "x" * 10_240}):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await platform.search(ours, fields["query"])
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    for limit in (0, -5):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await platform.search(ours, "budget", limit=limit)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await platform.search(ours, "budget", document_ids=["not-an-id"])
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert len(await platform.search(ours, "the", limit=10_000)) <= 100
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "'); DROP TABLE search.chunks; --",
+        "budget & !cloud | <-> :* ( ) \\",
+        '"unbalanced quote -',
+        "Überprüfung des Budgets € 😀 数据库",
+        "a:b:c \\ %_ $1 ::vector",
+        "\u200b\u202e",
+    ],
+)
+async def test_syntax_characters_and_unicode_are_just_text(
+    platform: Platform, tenants: Any, corpus: Any, query: str
+) -> None:
+    for mode in MODES:
+        await platform.search(tenants[0], query, mode)  # no error
+    assert await platform.search(tenants[0], "budget", "KEYWORD")  # and the table is still there
+
+
+async def test_a_caller_without_a_valid_token_is_refused(platform: Platform, corpus: Any) -> None:
+    for metadata in ((), (("authorization", "Bearer not-a-token"),)):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await platform.stub.Search(search_pb2.SearchRequest(query="budget"), metadata=metadata, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_deleted_document_never_appears_again(platform: Platform, tenants: Any) -> None:
+    ours = tenants[0]
+    doomed = await platform.extracted(ours.id, [("Decommission", "The legacy billing server ZX-81 retires.")])
+    await platform.until_indexed(doomed)
+    assert await platform.search(ours, "ZX-81", "KEYWORD")
+    await platform.deleted(ours.id, doomed)
+    for _ in range(150):
+        if not await platform.search(ours, "ZX-81", "KEYWORD"):
+            break
+        await asyncio.sleep(0.2)
+    # A late redelivery of its extraction does not bring it back.
+    await platform.announce(ours.id, doomed, 1)
+    marker = await platform.extracted(ours.id, [(None, "Marker chunk after the deletion.")])
+    await platform.until_indexed(marker)  # one consumer, in order: the redelivery was handled before this
+    for mode in MODES:
+        hits = await platform.search(ours, "legacy billing server ZX-81", mode, limit=100)
+        assert doomed not in {h.document_id for h in hits}
+
+
+async def test_reprocessing_replaces_chunks_and_an_older_generation_is_ignored(
+    platform: Platform, tenants: Any
+) -> None:
+    ours = tenants[0]
+    doc = await platform.extracted(ours.id, [(None, "Old wording about the turbine gearbox ZQ-1.")])
+    await platform.until_indexed(doc)
+    await platform.extracted(ours.id, [(None, "New wording about the compressor ZQ-2.")], doc=doc, generation=2)
+    await platform.until_indexed(doc, 2)
+    await platform.announce(ours.id, doc, 1)  # stale redelivery of the first generation
+    marker = await platform.extracted(ours.id, [(None, "Marker chunk after the stale generation.")])
+    await platform.until_indexed(marker)
+    hits = await platform.search(ours, "ZQ", "KEYWORD", document_ids=[doc], limit=100)
+    assert [h.text for h in hits] == ["New wording about the compressor ZQ-2."]
+
+
+async def test_a_missing_artifact_fails_the_document_with_a_reason(platform: Platform, tenants: Any) -> None:
+    doc = str(uuid.uuid4())
+    await platform.announce(tenants[0].id, doc, 1)
+    failed = await platform.report(subjects.DOCUMENT_FAILED, doc)
+    assert failed.stage == "indexing" and "missing" in failed.reason
+
+
+async def test_reindex_re_embeds_chunks_of_another_model_and_search_never_mixes_them(
+    platform: Platform, tenants: Any, corpus: Any
+) -> None:
+    ours = tenants[0]
+    paraphrase = "supplier agreement postponed awaiting lawyers approval"
+    admin = await asyncpg.connect(platform.deployment.endpoints.database_admin_url)
+    try:
+        # As if these vectors came from a model no longer configured.
+        await admin.execute(
+            "UPDATE search.chunks SET model = 'old/model' WHERE document_id = $1", uuid.UUID(corpus["vendor"])
+        )
+        assert corpus["vendor"] not in {h.document_id for h in await platform.search(ours, paraphrase, "SEMANTIC")}
+        env = {
+            **os.environ,
+            "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen'}",
+            "HF_HUB_OFFLINE": "1",
+            "PMDI_DATABASE_URL": platform.deployment.database_urls["search"],
+        }
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "services.search", "reindex"],
+            env=env,
+            capture_output=True,
+            timeout=240,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        models = await admin.fetch("SELECT DISTINCT model FROM search.chunks")
+        assert [r["model"] for r in models] == ["local/all-MiniLM-L6-v2"]
+    finally:
+        await admin.close()
+    assert (await platform.search(ours, paraphrase, "SEMANTIC"))[0].document_id == corpus["vendor"]
