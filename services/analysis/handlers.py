@@ -20,13 +20,14 @@ from services.analysis.routing import PRIORITIES
 from services.analysis.schemas import ActionItemsOutput, AnswerOutput, RisksOutput, SummaryOutput
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
+from services.common.document_events import report_failure
 from services.common.errors import InvalidInput, Unavailable
 from services.common.events import PermanentFailure, new_header
 from services.common.grpc_client import outgoing_metadata
 from services.common.logging import get_logger
 from services.common.object_store import extracted_key
 from services.common.outbox import enqueue
-from services.common.subjects import DOCUMENT_ANALYZED, DOCUMENT_FAILED, DOCUMENT_STAGE_PROGRESS
+from services.common.subjects import DOCUMENT_ANALYZED, DOCUMENT_STAGE_PROGRESS
 
 log = get_logger(__name__)
 
@@ -215,19 +216,7 @@ class AnalysisHandlers:
             await self._enqueue_analyzed(session, header, cost)
 
     async def fail(self, header: documents_pb2.EventHeader, reason: str) -> None:
-        async with tenant_transaction(self._sessions, header.organization_id) as session:
-            out = new_header(
-                organization_id=header.organization_id, document_id=header.document_id, generation=header.generation
-            )
-            event = documents_pb2.DocumentFailed(header=out, stage="analysis", reason=reason)
-            await enqueue(
-                session,
-                tables.outbox,
-                organization_id=header.organization_id,
-                subject=DOCUMENT_FAILED,
-                payload=event.SerializeToString(),
-                event_id=out.event_id,
-            )
+        await report_failure(self._sessions, tables.outbox, header, stage="analysis", reason=reason)
 
     async def forget(self, header: documents_pb2.EventHeader) -> None:
         async with tenant_transaction(self._sessions, header.organization_id) as session:

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
+from services.common.document_events import report_failure
 from services.common.events import new_header
 from services.common.logging import get_logger
 from services.common.object_store import ObjectStore, extracted_key
 from services.common.outbox import enqueue
-from services.common.subjects import DOCUMENT_FAILED, DOCUMENT_INDEXED
+from services.common.subjects import DOCUMENT_INDEXED
 from services.search import repository as repo
 from services.search import tables
 from services.search.domain import (
@@ -124,20 +125,7 @@ class SearchHandlers:
 
     async def fail(self, header: documents_pb2.EventHeader, reason: str) -> None:
         """Report that this document can never be indexed, with a reason a person can read."""
-        async with tenant_transaction(self._sessions, header.organization_id) as session:
-            out = new_header(
-                organization_id=header.organization_id, document_id=header.document_id, generation=header.generation
-            )
-            event = documents_pb2.DocumentFailed(header=out, stage="indexing", reason=reason)
-            await enqueue(
-                session,
-                tables.outbox,
-                organization_id=header.organization_id,
-                subject=DOCUMENT_FAILED,
-                payload=event.SerializeToString(),
-                event_id=out.event_id,
-            )
-        log.warning("indexing_failed", document_id=header.document_id, reason=reason)
+        await report_failure(self._sessions, tables.outbox, header, stage="indexing", reason=reason)
 
     async def forget(self, header: documents_pb2.EventHeader) -> None:
         """Delete every chunk of a deleted document, and remember it so a late DocumentExtracted is ignored."""

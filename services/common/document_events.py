@@ -1,0 +1,36 @@
+"""Stages announcing document events through their outbox: a fresh header for the same document and run."""
+
+from __future__ import annotations
+
+from pmdi.events.v1 import documents_pb2
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.db import tenant_transaction
+from services.common.events import new_header
+from services.common.outbox import enqueue
+from services.common.subjects import DOCUMENT_FAILED
+
+
+async def report_failure(
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Table,
+    source: documents_pb2.EventHeader,
+    *,
+    stage: str,
+    reason: str,
+) -> None:
+    """Announce that `stage` can never finish this document, with a reason a person can read."""
+    async with tenant_transaction(sessions, source.organization_id) as session:
+        header = new_header(
+            organization_id=source.organization_id, document_id=source.document_id, generation=source.generation
+        )
+        event = documents_pb2.DocumentFailed(header=header, stage=stage, reason=reason)
+        await enqueue(
+            session,
+            outbox,
+            organization_id=source.organization_id,
+            subject=DOCUMENT_FAILED,
+            payload=event.SerializeToString(),
+            event_id=header.event_id,
+        )
