@@ -23,6 +23,7 @@ from services.common import events, subjects
 from services.common.db import create_engine, session_factory
 from services.common.grpc_client import open_channel
 from services.common.grpc_server import start_grpc_server
+from services.common.lifecycle import stop_tasks_on_exit
 from services.common.logging import get_logger
 from services.common.migrations import upgrade_to_head
 from services.common.object_store import ObjectStore
@@ -51,12 +52,6 @@ def providers_from(settings: AnalysisSettings) -> dict[str, Provider]:
             api_key=settings.anthropic_api_key, base_url=settings.anthropic_base_url
         )
     return providers
-
-
-def _header(message_type: type, data: bytes) -> documents_pb2.EventHeader:
-    header = getattr(events.parse(message_type, data), "header")  # noqa: B009 - every document event has one
-    assert isinstance(header, documents_pb2.EventHeader)
-    return header
 
 
 async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
@@ -97,13 +92,13 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     stop = asyncio.Event()
 
     async def on_indexed(data: bytes, _: int, __: str) -> None:
-        await handlers.analyze(_header(documents_pb2.DocumentIndexed, data))
+        await handlers.analyze(events.parse_header(documents_pb2.DocumentIndexed, data))
 
     async def on_give_up(data: bytes, error: Exception) -> None:
-        await handlers.fail(_header(documents_pb2.DocumentIndexed, data), failure_reason(error))
+        await handlers.fail(events.parse_header(documents_pb2.DocumentIndexed, data), failure_reason(error))
 
     async def on_deleted(data: bytes, _: int, __: str) -> None:
-        await handlers.forget(_header(documents_pb2.DocumentDeleted, data))
+        await handlers.forget(events.parse_header(documents_pb2.DocumentDeleted, data))
 
     relay = OutboxRelay(sessions, tables.outbox, js)
     tasks = [
@@ -131,13 +126,7 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
         ),
     ]
 
-    async def stop_tasks() -> None:
-        stop.set()
-        await asyncio.wait(tasks, timeout=10)
-        for task in tasks:
-            task.cancel()
-
-    stack.push_async_callback(stop_tasks)
+    stop_tasks_on_exit(stack, stop, tasks)
     servicer = AnalysisRpc(handlers)
     server, _, port = await start_grpc_server(
         host=settings.grpc_host,

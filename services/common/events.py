@@ -175,3 +175,11 @@ def parse(message_type: type[Message], data: bytes) -> Message:
     except Exception as exc:
         raise PermanentFailure(f"undecodable {message_type.__name__}") from exc
     return parsed
+
+
+def parse_header(message_type: type[Message], data: bytes) -> documents_pb2.EventHeader:
+    """The header of a document event (every document event has one), or PermanentFailure."""
+    header = getattr(parse(message_type, data), "header", None)
+    if not isinstance(header, documents_pb2.EventHeader):
+        raise PermanentFailure(f"{message_type.__name__} without a header")
+    return header

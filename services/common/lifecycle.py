@@ -12,6 +12,18 @@ from services.common.logging import get_logger
 log = get_logger(__name__)
 
 
+def stop_tasks_on_exit(stack: AsyncExitStack, stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+    """On unwind: ask the loops to finish (`stop`), give them ten seconds, then cancel what is left."""
+
+    async def stop_tasks() -> None:
+        stop.set()
+        await asyncio.wait(tasks, timeout=10)
+        for task in tasks:
+            task.cancel()
+
+    stack.push_async_callback(stop_tasks)
+
+
 async def run_until_signalled(start: Callable[[AsyncExitStack], Awaitable[None]]) -> None:
     """Run `start`, then wait for a stop signal and close everything it put on the stack, newest first."""
     stop = asyncio.Event()

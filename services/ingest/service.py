@@ -12,6 +12,7 @@ from pmdi.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from services.common import events
 from services.common.db import create_engine, session_factory
 from services.common.grpc_server import start_grpc_server
+from services.common.lifecycle import stop_tasks_on_exit
 from services.common.logging import get_logger
 from services.common.migrations import upgrade_to_head
 from services.common.object_store import ObjectStore
@@ -66,13 +67,7 @@ async def start(stack: AsyncExitStack, settings: IngestSettings) -> None:
         ),
     ]
 
-    async def stop_tasks() -> None:
-        stop.set()
-        await asyncio.wait(tasks, timeout=10)
-        for task in tasks:
-            task.cancel()
-
-    stack.push_async_callback(stop_tasks)
+    stop_tasks_on_exit(stack, stop, tasks)
 
     handlers = IngestHandlers(sessions=sessions, store=store, settings=settings)
     servicer = IngestRpc(handlers)

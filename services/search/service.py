@@ -12,6 +12,7 @@ from pmdi.search.v1 import search_pb2, search_pb2_grpc
 from services.common import events, subjects
 from services.common.db import create_engine, session_factory
 from services.common.grpc_server import start_grpc_server
+from services.common.lifecycle import stop_tasks_on_exit
 from services.common.logging import configure_logging, get_logger
 from services.common.migrations import upgrade_to_head
 from services.common.object_store import ObjectStore
@@ -30,13 +31,6 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def migrate(settings: SearchSettings) -> None:
     upgrade_to_head(migrations_dir=MIGRATIONS_DIR, database_url=settings.database_url, schema=tables.SCHEMA)
-
-
-def _header(message_type: type, data: bytes) -> documents_pb2.EventHeader:
-    event = events.parse(message_type, data)
-    header = getattr(event, "header")  # noqa: B009 - every document event has one
-    assert isinstance(header, documents_pb2.EventHeader)
-    return header
 
 
 def create_keyword_backend(settings: SearchSettings) -> KeywordBackend:
@@ -71,16 +65,16 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
     stop = asyncio.Event()
 
     async def on_extracted(data: bytes, _: int, __: str) -> None:
-        await handlers.index(_header(documents_pb2.DocumentExtracted, data))
+        await handlers.index(events.parse_header(documents_pb2.DocumentExtracted, data))
 
     async def on_give_up(data: bytes, error: Exception) -> None:
         await handlers.fail(
-            _header(documents_pb2.DocumentExtracted, data),
+            events.parse_header(documents_pb2.DocumentExtracted, data),
             "Indexing for search failed repeatedly; reprocess the document to try again.",
         )
 
     async def on_deleted(data: bytes, _: int, __: str) -> None:
-        await handlers.forget(_header(documents_pb2.DocumentDeleted, data))
+        await handlers.forget(events.parse_header(documents_pb2.DocumentDeleted, data))
 
     relay = OutboxRelay(sessions, tables.outbox, js)
     tasks = [
@@ -103,13 +97,7 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
         ),
     ]
 
-    async def stop_tasks() -> None:
-        stop.set()
-        await asyncio.wait(tasks, timeout=10)
-        for task in tasks:
-            task.cancel()
-
-    stack.push_async_callback(stop_tasks)
+    stop_tasks_on_exit(stack, stop, tasks)
     servicer = SearchRpc(handlers, embedder.model_name)
     server, _, port = await start_grpc_server(
         host=settings.grpc_host,
