@@ -11,7 +11,22 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
+from services.common.logging import get_logger
+
+log = get_logger(__name__)
+
 SERVICE_SCHEMAS = ("tenancy", "ingest", "search", "analysis", "gateway")
+
+# Under row-level security Postgres evaluates a query's own conditions only after the policy's, unless
+# their functions are LEAKPROOF; so the full-text (@@) and word-similarity (<%) matches could never use
+# their GIN indexes, and every search scanned all of its organization's chunks (36 ms instead of 1 ms at
+# 10,000 chunks). Both functions raise no error and have no side effect that depends on a row's content,
+# which is what LEAKPROOF promises. The policies still apply to every row returned.
+LEAKPROOF_FUNCTIONS = (
+    "pg_catalog.ts_match_vq(tsvector, tsquery)",
+    "public.word_similarity_op(text, text)",
+    "public.word_similarity_commutator_op(text, text)",
+)
 
 
 def role_name(service: str) -> str:
@@ -52,6 +67,9 @@ async def _provision(admin_url: str, passwords: dict[str, str]) -> None:
         database = await conn.fetchval("SELECT current_database()")
         await conn.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
         await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+        # Lets one GIN index hold (organization_id, tsv): a search reads only its organization's entries.
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public")
+        await _mark_leakproof(conn)
         # Nobody but the admin creates objects in public; services keep to their own schema.
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         for service in SERVICE_SCHEMAS:
@@ -71,6 +89,15 @@ async def _provision(admin_url: str, passwords: dict[str, str]) -> None:
             await conn.execute(f"ALTER ROLE {role} SET search_path = {service}, public")
     finally:
         await conn.close()
+
+
+async def _mark_leakproof(conn: asyncpg.Connection) -> None:
+    for function in LEAKPROOF_FUNCTIONS:
+        try:
+            await conn.execute(f"ALTER FUNCTION {function} LEAKPROOF")
+        except asyncpg.InsufficientPrivilegeError:
+            # A managed server's admin may not be a superuser: search stays correct, only slower.
+            log.warning("leakproof_not_set", function=function, effect="keyword search cannot use its indexes")
 
 
 def provision_database(admin_url: str, credentials_file: Path) -> dict[str, str]:

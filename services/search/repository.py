@@ -158,28 +158,66 @@ async def semantic(
     return [int(r[0]) for r in rows]
 
 
+# A plain query's words, each its own tsquery (stemmed or exact as written), combined three ways: every word
+# (websearch syntax honoured), any two words, and any one word. Returned as text, so the searches below get
+# them as constants the planner can estimate (custom plans, not the prepared statement's generic one).
+_QUERY_FORMS = text(
+    "WITH word AS (SELECT n, plainto_tsquery('english', w) || plainto_tsquery('simple', w) AS q "
+    "FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS t(w, n)), "
+    "used AS (SELECT n, q FROM word WHERE numnode(q) > 0) "
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true) AS plan_mode, "
+    "(websearch_to_tsquery('english', :query) || websearch_to_tsquery('simple', :query))::text AS every_word, "
+    "(SELECT count(*) FROM used) AS words, "
+    "(SELECT string_agg('(' || a.q::text || ') & (' || b.q::text || ')', ' | ') "
+    " FROM used AS a JOIN used AS b ON a.n < b.n) AS two_words, "
+    "(SELECT string_agg('(' || q::text || ')', ' | ') FROM used) AS any_word"
+)
+# Query words considered for partial matches (45 pairs at most).
+LOOSE_WORDS = 10
+# Chunks with any one of the words can be most of an organization's; ranking them all would cost more than
+# such weak matches are worth, so only this many are ranked.
+ANY_WORD_CANDIDATES = 1000
+
+
 async def keyword(
     session: AsyncSession, *, organization_id: str, query: str, document_ids: list[str], limit: int, loose: bool
 ) -> list[int]:
     """Chunk ids matching the query, best first: every word (websearch syntax, stemmed or exact as written)
-    first; then, for a plain query, chunks with only some of its words; a trigram fallback for typos."""
+    first; then, for a plain query, chunks with two of its words, then with one; a trigram fallback for typos."""
+    words = list(dict.fromkeys(query.split()))[:LOOSE_WORDS] if loose else []
+    forms = (await session.execute(_QUERY_FORMS, {"query": query, "words": words})).one()
     where, params, binds = _document_filter(document_ids)
-    values = {"org": organization_id, "query": query, "limit": limit, **params}
-    strict = text(
-        "WITH q AS (SELECT websearch_to_tsquery('english', :query) || websearch_to_tsquery('simple', :query) AS tsq) "
-        "SELECT id FROM search.chunks, q WHERE organization_id = :org AND tsv @@ q.tsq"
-        f"{where} ORDER BY ts_rank_cd(tsv, q.tsq, 32) DESC, id LIMIT :limit"
-    ).bindparams(*binds)
-    found = [int(r[0]) for r in await session.execute(strict, values)]
-    if loose and len(found) < limit:
-        # Some words only, like a bag-of-words engine: ranked below every chunk with all of them.
-        partial = text(
-            "WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(l), ' | ')) AS tsq "
-            "FROM unnest(tsvector_to_array(to_tsvector('english', :query) || to_tsvector('simple', :query))) AS l) "
-            "SELECT id FROM search.chunks, q WHERE organization_id = :org AND q.tsq IS NOT NULL AND tsv @@ q.tsq"
-            f"{where} AND NOT (id = ANY(:found)) ORDER BY ts_rank_cd(tsv, q.tsq, 32) DESC, id LIMIT :rest"
+    values = {"org": organization_id, "limit": limit, **params}
+    tiers: list[tuple[str, str, int | None]] = []
+    if forms.every_word:
+        tiers.append((forms.every_word, forms.every_word, None))
+    if forms.two_words and forms.words > 2:
+        tiers.append((forms.two_words, forms.any_word, None))
+    if forms.any_word and forms.words > 1:
+        tiers.append((forms.any_word, forms.any_word, ANY_WORD_CANDIDATES))
+    found: list[int] = []
+    for match, rank, candidates in tiers:
+        if len(found) >= limit:
+            break
+        matching = (
+            "SELECT id, tsv FROM search.chunks WHERE organization_id = :org AND tsv @@ CAST(:match AS tsquery)"
+            f"{where} AND NOT (id = ANY(:found))" + (" LIMIT :candidates" if candidates else "")
+        )
+        statement = text(
+            f"SELECT id FROM ({matching}) AS m ORDER BY ts_rank_cd(tsv, CAST(:rank AS tsquery), 32) DESC, id "
+            "LIMIT :rest"
         ).bindparams(*binds)
-        rows = await session.execute(partial, {**values, "found": found, "rest": limit - len(found)})
+        rows = await session.execute(
+            statement,
+            {
+                **values,
+                "match": match,
+                "rank": rank,
+                "found": found,
+                "rest": limit - len(found),
+                "candidates": candidates,
+            },
+        )
         found.extend(int(r[0]) for r in rows)
     if found or len(query) < 4:
         return found
@@ -189,7 +227,7 @@ async def keyword(
         "SELECT id FROM search.chunks WHERE organization_id = :org AND :query <% text"
         f"{where} ORDER BY :query <<-> text, id LIMIT :limit"
     ).bindparams(*binds)
-    return [int(r[0]) for r in await session.execute(fuzzy, values)]
+    return [int(r[0]) for r in await session.execute(fuzzy, {**values, "query": query})]
 
 
 async def hits(session: AsyncSession, *, chunk_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -199,6 +199,51 @@ async def test_hybrid_finds_by_both_and_reports_both_ranks(platform: Platform, t
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+async def test_partial_matches_rank_by_how_many_query_words_they_share(
+    platform: Platform, tenants: Any, corpus: Any
+) -> None:
+    # No chunk has all three words: the one with two of them ranks above the one with one.
+    hits = await platform.search(tenants[0], "vendor contract hosting", "KEYWORD")
+    found = [(h.document_id, h.chunk_index) for h in hits]
+    assert found[:2] == [(corpus["vendor"], 0), (corpus["budget"], 0)]
+
+
+@pytest.mark.parametrize(
+    ("condition", "index"),
+    [
+        ("tsv @@ websearch_to_tsquery('english', 'vendor contract')", "chunks_org_tsv_gin"),
+        ("'quartely budgett' <% text", "chunks_org_text_trgm"),
+    ],
+)
+async def test_word_matches_use_their_index_under_row_level_security(
+    platform: Platform, tenants: Any, corpus: Any, condition: str, index: str
+) -> None:
+    # Row-level security keeps a query's own conditions out of index scans unless their functions are
+    # LEAKPROOF; without that, every search would read all of the organization's chunks. A few thousand
+    # chunks (rolled back afterwards) make an index the planner's choice when it is allowed one.
+    conn = await asyncpg.connect(platform.deployment.database_urls["search"])
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute("SELECT set_config('app.current_org_id', $1, true)", tenants[0].id)
+        await conn.execute(
+            "INSERT INTO search.chunks (organization_id, document_id, generation, chunk_index, start_offset, "
+            "end_offset, text, model, embedding) SELECT $1, gen_random_uuid(), 1, 0, 0, 0, "
+            "'filler paragraph number ' || i, 'filler', array_fill(0.1, ARRAY[384])::vector "
+            "FROM generate_series(1, 3000) AS i",
+            tenants[0].id,
+        )
+        await conn.execute("ANALYZE search.chunks")
+        query = f"SELECT document_id FROM search.chunks WHERE organization_id = $1 AND {condition}"  # noqa: S608
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {query}", tenants[0].id))
+        rows = await conn.fetch(query, tenants[0].id)
+        await transaction.rollback()
+    finally:
+        await conn.close()
+    assert f"Index Scan on {index}" in plan
+    assert {str(r["document_id"]) for r in rows} <= {corpus["vendor"], corpus["budget"]}
+
+
 async def test_a_misspelling_still_finds_the_document(platform: Platform, tenants: Any, corpus: Any) -> None:
     hits = await platform.search(tenants[0], "quartely budgett", "KEYWORD")
     assert hits and hits[0].document_id == corpus["budget"]
