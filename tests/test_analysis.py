@@ -129,3 +129,54 @@ def test_analysis_ask_and_usage_never_cross_organizations(
     assert answer["citations"] == []
     usage = gateway(USAGE, token=other.admin.token).ok()["usage"]
     assert usage["documentsProcessed"] == 0 and usage["byModel"] == []
+
+
+def test_a_re_upload_of_identical_content_is_served_from_the_cache(
+    analysed: dict[str, Any], org_factory_module: Any, gateway: GraphQLClient
+) -> None:
+    def analyse(token: str, name: str) -> dict[str, Any]:
+        document_id = upload(gateway.base_url, token, name, MEETING.encode()).ok()["uploadDocument"]["id"]
+        assert wait_final(gateway, token, document_id, timeout_s=300)["status"] == "COMPLETED"
+        return dict(gateway(ANALYSIS, {"id": document_id}, token=token).ok()["document"]["analysis"])
+
+    token = analysed["org"].admin.token
+    first = gateway(ANALYSIS, {"id": analysed["id"]}, token=token).ok()["document"]["analysis"]
+    again = analyse(token, "atlas-status-copy.txt")
+    assert not any(c["cached"] for c in first["modelCalls"])
+    assert again["modelCalls"] and all(c["cached"] for c in again["modelCalls"]) and again["costUsd"] == 0
+    assert [a["title"] for a in again["actionItems"]] == [a["title"] for a in first["actionItems"]]
+    # The cache belongs to an organization: the same file elsewhere is analysed afresh.
+    elsewhere = analyse(org_factory_module().admin.token, "atlas-status.txt")
+    assert elsewhere["modelCalls"] and not any(c["cached"] for c in elsewhere["modelCalls"])
+
+
+POLICY = """query { routingPolicy {
+  costPriority monthlyBudgetUsd spentThisMonthUsd organizationSetPriority organizationSetBudget } }"""
+SET_POLICY = """mutation($p: CostPriority, $b: Float, $cp: Boolean! = false, $cb: Boolean! = false) {
+  setRoutingPolicy(costPriority: $p, monthlyBudgetUsd: $b, clearCostPriority: $cp, clearMonthlyBudget: $cb) {
+    costPriority monthlyBudgetUsd organizationSetPriority organizationSetBudget } }"""
+
+
+def test_an_admin_sets_the_routing_policy_and_nobody_else_can(org_factory_module: Any, gateway: GraphQLClient) -> None:
+    org, other = org_factory_module(), org_factory_module()
+    admin = org.admin.token
+    default = gateway(POLICY, token=admin).ok()["routingPolicy"]
+    assert not default["organizationSetPriority"] and not default["organizationSetBudget"]
+    assert default["spentThisMonthUsd"] == 0
+    changed = gateway(SET_POLICY, {"p": "ECONOMY", "b": 25.5}, token=admin).ok()["setRoutingPolicy"]
+    assert changed == {
+        "costPriority": "ECONOMY",
+        "monthlyBudgetUsd": 25.5,
+        "organizationSetPriority": True,
+        "organizationSetBudget": True,
+    }
+    # Bad input and the wrong role change nothing.
+    assert gateway(SET_POLICY, {"b": -1.0}, token=admin).codes == ["BAD_USER_INPUT"]
+    member = org.add("MEMBER")
+    assert gateway(SET_POLICY, {"p": "QUALITY"}, token=member.token).codes == ["FORBIDDEN"]
+    assert gateway(POLICY, token=member.token).ok()["routingPolicy"]["costPriority"] == "ECONOMY"
+    assert gateway(POLICY, token=admin).ok()["routingPolicy"]["monthlyBudgetUsd"] == 25.5
+    # Another organization keeps the defaults; clearing returns to them.
+    assert gateway(POLICY, token=other.admin.token).ok()["routingPolicy"] == default
+    cleared = gateway(SET_POLICY, {"cp": True, "cb": True}, token=admin).ok()["setRoutingPolicy"]
+    assert cleared["costPriority"] == default["costPriority"] and not cleared["organizationSetBudget"]

@@ -1,4 +1,4 @@
-"""Search, questions with citations, and usage: resolved by the search and analysis services."""
+"""Search, questions with citations, usage and the routing policy: resolved by the search and analysis services."""
 
 from __future__ import annotations
 
@@ -50,6 +50,32 @@ class Answer:
     answer: str
     citations: list[SearchHit]
     model_call: ModelCall | None
+
+
+@strawberry.enum(description="What the model router optimises for when several models suit a task.")
+class CostPriority(Enum):
+    ECONOMY = "economy"
+    BALANCED = "balanced"
+    QUALITY = "quality"
+
+
+@strawberry.type(description="How the organization's analysis work is routed to models, and this month's spend.")
+class RoutingPolicy:
+    cost_priority: CostPriority
+    monthly_budget_usd: float = strawberry.field(description="When spent, work goes to the local provider.")
+    spent_this_month_usd: float = strawberry.field(description="UTC calendar month, from the cost ledger.")
+    organization_set_priority: bool = strawberry.field(description="False: the deployment's default applies.")
+    organization_set_budget: bool
+
+
+def _policy(reply: analysis_pb2.RoutingPolicy) -> RoutingPolicy:
+    return RoutingPolicy(
+        cost_priority=CostPriority(reply.cost_priority),
+        monthly_budget_usd=reply.monthly_budget_usd,
+        spent_this_month_usd=reply.spent_this_month_usd,
+        organization_set_priority=reply.organization_set_priority,
+        organization_set_budget=reply.organization_set_budget,
+    )
 
 
 @strawberry.type
@@ -173,3 +199,42 @@ class InsightQuery:
             by_model=_lines(reply.by_model),
             by_task=_lines(reply.by_task),
         )
+
+    @strawberry.field(description="The organization's model routing policy and this month's spend.")
+    async def routing_policy(self, info: GatewayInfo) -> RoutingPolicy:
+        info.context.require_identity()
+        reply = await rpc(
+            info.context.backends.analysis.GetRoutingPolicy(
+                analysis_pb2.GetRoutingPolicyRequest(), metadata=info.context.metadata, timeout=RPC_TIMEOUT_S
+            )
+        )
+        return _policy(reply)
+
+
+@strawberry.type
+class InsightMutation:
+    @strawberry.mutation(
+        description="Change the routing policy (ADMIN). Omitted values stay; clear* returns to the default."
+    )
+    async def set_routing_policy(
+        self,
+        info: GatewayInfo,
+        cost_priority: CostPriority | None = None,
+        monthly_budget_usd: float | None = None,
+        clear_cost_priority: bool = False,
+        clear_monthly_budget: bool = False,
+    ) -> RoutingPolicy:
+        info.context.require_identity(AuthRole.ADMIN)
+        request = analysis_pb2.SetRoutingPolicyRequest(
+            clear_cost_priority=clear_cost_priority, clear_monthly_budget=clear_monthly_budget
+        )
+        if cost_priority is not None:
+            request.cost_priority = cost_priority.value
+        if monthly_budget_usd is not None:
+            request.monthly_budget_usd = monthly_budget_usd
+        reply = await rpc(
+            info.context.backends.analysis.SetRoutingPolicy(
+                request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S
+            )
+        )
+        return _policy(reply)

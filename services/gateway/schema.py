@@ -11,12 +11,12 @@ from strawberry.types import ExecutionContext
 from services.gateway.accounts import AccountMutation, AccountQuery
 from services.gateway.documents import DocumentMutation, DocumentQuery, DocumentSubscription
 from services.gateway.errors import PublicErrors
-from services.gateway.insights import InsightQuery
+from services.gateway.insights import InsightMutation, InsightQuery
 from services.gateway.limits import complexity_rule
 from services.gateway.settings import GatewaySettings
 
 Query = merge_types("Query", (AccountQuery, DocumentQuery, InsightQuery))
-Mutation = merge_types("Mutation", (AccountMutation, DocumentMutation))
+Mutation = merge_types("Mutation", (AccountMutation, DocumentMutation, InsightMutation))
 Subscription = merge_types("Subscription", (DocumentSubscription,))
 
 
