@@ -33,25 +33,30 @@ _MONTH_NAMES = {
 MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _WEEKDAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?"
+# "COB Thursday", "EOD 14 June": a time-of-day word before a day names that day.
+_DAY_END = r"(?:eod|cob|close of (?:business|play)|end of (?:the )?(?:day|play))"
 # One date expression: absolute, relative to the document date, or a period end.
 WHEN = (
+    rf"(?:(?:{_DAY_END}\s+(?:on\s+)?(?=[a-z\d]))?"
     rf"(?:(?:{_WEEKDAY},?\s+)?(?:{_DAY}\s+(?:of\s+)?{MONTH}(?:,?\s+\d{{4}})?|{MONTH}\s+{_DAY}(?:,?\s+\d{{4}})?)"
     r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?"
     r"|(?:the\s+)?(?:end|close)\s+of\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month|quarter|year|sprint)"
     rf"|(?:the\s+)?(?:end|close)\s+of\s+{MONTH}|(?:mid|early|late|end)[- ]{MONTH}"
     r"|eod|eow|eom|cob|today|tonight|tomorrow|month[- ]end|week[- ]end|year[- ]end"
     r"|(?:this|next)\s+(?:week|month)"
+    rf"|{_WEEKDAY}\s+(?:of\s+)?(?:this|next)\s+week"
     rf"|(?:this\s+|next\s+|coming\s+)?{_WEEKDAY}"
     r"|q[1-4](?:\s+(?:fy)?\d{2,4})?|h[12]\s+\d{4}"
     r"|(?:the\s+)?\d{1,2}(?:st|nd|rd|th)"
-    rf"|{MONTH}\s+\d{{4}})"
+    rf"|{MONTH}\s+\d{{4}}))"
 )
 _TRIGGER = r"(?:by|due(?:\s+(?:on|by|date))?|before|until|till|no later than|deadline|target(?: date)?|on|at|for|in|within|from)"
 # A date phrase introduced by a preposition or label ("by Friday", "due: 14 Aug", "(Due 20 March 2024)").
 DUE_PHRASE = re.compile(rf"\b{_TRIGGER}\s*:?\s+(?P<when>{WHEN})(?![\w/'’-])", re.IGNORECASE)
 # Deadline words that need no preposition: "share the guide today", "send it this week".
 RELATIVE_WORDS = re.compile(
-    r"\b(?P<when>today|tonight|tomorrow|this week|next week|eod|eow|cob)\b(?!['’])", re.IGNORECASE
+    rf"\b(?P<when>today|tonight|tomorrow|this week|next week|eod|eow|cob|(?:this|next|coming)\s+{_WEEKDAY})(?![\w'’])",
+    re.IGNORECASE,
 )
 # A bare trailing date in a list item: "(@Rosa, next week)", "— Rosa, by Friday", "... | EOW".
 TRAILING_DATE = re.compile(rf"(?:[,(–—|-]\s*)(?P<when>{WHEN})\s*\)?\s*[.;]?\s*$", re.IGNORECASE)
@@ -161,6 +166,12 @@ def _relative(text: str, base: date) -> date | None:
     half = re.fullmatch(r"h([12])\s+(\d{4})", text)
     if half:
         return _month_end(int(half.group(2)), 6 if half.group(1) == "1" else 12)
+    in_week = re.fullmatch(rf"({_WEEKDAY}) (?:of )?(this|next) week", text)
+    if in_week:
+        # "Friday next week": that weekday in the week after the document's week (Monday-based weeks).
+        target = next(i for i, name in enumerate(_WEEKDAYS) if name.startswith(in_week.group(1).rstrip(".")[:3]))
+        monday = base - timedelta(days=base.weekday())
+        return monday + timedelta(days=target + (7 if in_week.group(2) == "next" else 0))
     weekday = re.fullmatch(rf"(this |next |coming )?({_WEEKDAY})", text)
     if weekday:
         target = next(i for i, name in enumerate(_WEEKDAYS) if name.startswith(weekday.group(2).rstrip(".")[:3]))
@@ -185,6 +196,7 @@ def resolve(phrase: str, base: date | None = None) -> date | None:
     """The calendar date a phrase names, relative to `base` (today when the document date is unknown)."""
     base = base or date.today()
     text = re.sub(r"\s+", " ", phrase.lower()).strip(" .,;()")
+    text = re.sub(rf"^{_DAY_END}\s+(?:on\s+)?(?=\S)", "", text)
     return _absolute(text, base) or _relative(text, base) or _fallback(text, base)
 
 

@@ -14,7 +14,7 @@ _TITLE = re.compile(r"^(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+")
 # Teams and parties that own work in contracts and minutes; accepted as owners when a sentence names them.
 ROLE_WORDS = frozenset(
     """client customer supplier vendor contractor partner sponsor pmo legal finance procurement security facilities
-    hr ops operations qa marketing sales treasury compliance steerco cab pm ba""".split()  # noqa: SIM905 - a word list reads best as one string
+    hr ops operations qa marketing sales treasury compliance steerco cab pm ba provider integrator""".split()  # noqa: SIM905 - a word list reads best as one string
 )
 # Pronouns and generic subjects are not owners: "We will..." names nobody, so the item is kept without an owner.
 _NOT_OWNERS = frozenset(
@@ -28,7 +28,29 @@ _NOT_OWNERS = frozenset(
     tomorrow yesterday monday tuesday wednesday thursday friday saturday sunday january february march april may june
     july august september october november december q1 q2 q3 q4 tbc tbd n/a na none yes no open closed done complete
     completed in progress ongoing new old current previous first second third last final""".split()  # noqa: SIM905 - a word list reads best as one string
+    # Verbs that start minutes' decision lines ("Agreed to move the launch", "Decided to keep the vendor") are not names.
+    + """agreed decided noted confirmed asked requested proposed suggested discussed approved resolved accepted
+    rejected deferred planned expected needed wanted tried intended chose opted offered volunteered promised""".split()  # noqa: SIM905
 )
+# A party named in lower case as the subject of a duty: "the supplier will deliver", "the vendor shall provide".
+# "Customer" and "partner" are left out: in lower case they usually mean end users or a loose ally, not a contract party;
+# "the project team", like "the team", names nobody.
+PARTY = (
+    r"(?:the|our|their)\s+(?P<party>(?:client|supplier|vendor|contractor|sponsor|provider|integrator|pmo)(?:['’]s)?"
+    r"(?:\s+team)?|(?:legal|finance|procurement|security|operations|ops|qa|test|testing|compliance|facilities|hr|it|"
+    r"data|infrastructure|network|support|service desk)\s+team)"
+)
+
+
+def party(written: str) -> str:
+    """A party as the owner of a duty: "the supplier's team" -> "Supplier", "the test team" -> "Test team"."""
+    words = re.sub(r"['’]s\b", "", written).split()
+    if words[-1].lower() == "team" and words[0].lower() in ROLE_WORDS:
+        words = words[:-1]
+    first = words[0].upper() if len(words[0]) <= 3 and words[0].lower() in {"pmo", "qa", "hr", "it"} else words[0]
+    return " ".join([first[:1].upper() + first[1:], *words[1:]])
+
+
 # Words that end like nouns of process ("Training", "Migration") are subjects of status sentences, not people.
 _NOUN_ENDINGS = re.compile(r"(?:ing|tion|sion|ment|ness|ity|ance|ence|ure|ship|ism|ics|ware|ery|age|ogy)$", re.I)
 _PEOPLE_LINE = re.compile(
@@ -43,8 +65,11 @@ _AUTHOR = re.compile(
     rf"(?P<name>{NAME})",
     re.IGNORECASE | re.MULTILINE,
 )
+# "Thanks,\nPriya", "Regards, Priya Shah", "Best wishes,\n\nPriya Shah (PM)", "Kind regards\nTom Keller, PMO".
 _SIGN_OFF = re.compile(
-    rf"^\s*(?:thanks|thank you|regards|best regards|kind regards|best|cheers|many thanks),?\s*\n\s*(?P<name>{NAME})\s*$",
+    r"^[ \t]*(?:thanks(?: again| and regards| all)?|thank you|(?:best|kind|warm|many|warmest) (?:regards|wishes|thanks)|"
+    r"regards|best|cheers|all the best|speak soon|rgds|br)[ \t]*(?:,?[ \t]*\n\s*|,[ \t]*)"
+    rf"(?P<name>{NAME})[ \t]*(?:\([^)\n]*\)|,[^\n]*)?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -74,6 +99,7 @@ def people(text: str) -> People:
     names.update(m.group("name").lower() for m in MENTION.finditer(text))
     author_match = _SIGN_OFF.search(text) or _AUTHOR.search(text)
     author = _TITLE.sub("", author_match.group("name")).strip() if author_match else None
+    author = author.splitlines()[0].strip() if author else None  # NAME's spaces may run onto a job-title line
     if author and author.split()[0].lower() in _NOT_OWNERS | ROLE_WORDS:
         author = None
     return People(frozenset(names), author)

@@ -17,7 +17,7 @@ _NOT_RISK_SECTION = re.compile(r"\b(?:mitigations?|actions?|next steps|decisions
 RISK_CUE = re.compile(
     r"\b(?:risks?|at risk|risky|threat|blocker|blocking|blocks|is blocked|are blocked|remains blocked|concern(?:ed|s)?|"
     r"dependen(?:cy|t) on|depends on|slip(?:s|page|ping)?|overrun|over budget|over by|behind (?:plan|schedule)|"
-    r"shortfall|showstopper|breach|exposure|exposed|single point of failure|key[- ]person|bottleneck|"
+    r"shortfall|(?:one|two|three|four|five|six|\d+)\s+(?:[a-z]+\s+){0,2}short(?=\s*(?:[,.;)]|$|(?:of|for|on|in|at|during|until|this|next)\b))|showstopper|breach|exposure|exposed|single point of failure|key[- ]person|bottleneck|"
     r"(?:(?:may|might|will likely|is likely to|are likely to|likely to)\s+(?:not\s+)?|(?:could|would)\s+)(?:also\s+|further\s+|significantly\s+)?"
     r"(?:delay|slip|impact|affect|cause|push|move|hide|block|mean|result|reduce|hurt|jeopardi[sz]e|prevent|stop|"
     r"fail|require|increase|exceed|take|lead|leave|breach|miss|expose|stay|get|lose|force|put|add|have to)|"
