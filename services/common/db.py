@@ -15,10 +15,12 @@ from services.common.settings import ServiceSettings, sqlalchemy_url
 ORG_SETTING = "app.current_org_id"
 
 
-def create_engine(settings: ServiceSettings) -> AsyncEngine:
-    """Create the service's engine for its own (non-superuser) role."""
+def create_engine(settings: ServiceSettings, *, server_settings: dict[str, str] | None = None) -> AsyncEngine:
+    """Create the service's engine for its own (non-superuser) role; `server_settings` apply to every
+    connection from its start, so no transaction spends a round trip on them."""
     return create_async_engine(
         sqlalchemy_url(settings.database_url),
+        connect_args={"server_settings": server_settings or {}},
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         # No pre-ping (a round trip per checkout on the hot path); connections are recycled instead, and

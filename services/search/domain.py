@@ -5,8 +5,10 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from services.common.errors import InvalidInput
@@ -179,6 +181,7 @@ _STOPWORDS = frozenset(
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es", "ly", "s")
 
 
+@lru_cache(maxsize=65536)  # pure, and the same words recur across every snippet
 def stem(word: str) -> str:
     """A light English stemmer for highlighting: "delayed", "delays" and "delay" share "delay"."""
     word = word.lower()
@@ -211,26 +214,50 @@ def is_plain_query(query: str) -> bool:
     return len(words) > 1 and '"' not in query and not any(w.startswith("-") for w in words)
 
 
-def _matches(token: str, terms: set[str]) -> bool:
+def _match_key(token: str, terms: set[str]) -> str | None:
+    """The stem by which `token` matches a query term, or None when it matches none."""
     lowered = token.lower()
-    if stem(lowered) in terms or lowered in terms:
-        return True
-    return any(stem(part) in terms for part in re.split(r"[-_./:]", lowered) if part)
+    key = stem(lowered)
+    if key in terms or lowered in terms:
+        return key
+    if lowered.isalnum():
+        return None  # no parts to look into
+    if any(stem(part) in terms for part in re.split(r"[-_./:]", lowered) if part):
+        return key
+    return None
 
 
 def make_snippet(text: str, terms: list[str], *, max_chars: int = 240) -> str:
     """The window of `text` with the most distinct query terms, HTML-escaped, matches in <mark>…</mark>."""
     term_set = set(terms)
-    tokens = list(_TOKEN.finditer(text))
-    matched = [m for m in tokens if _matches(m.group(), term_set)]
+    matched: list[re.Match[str]] = []
+    keys: list[str] = []
+    known: dict[str, str | None] = {}
+    for m in _TOKEN.finditer(text):
+        token = m.group()
+        if token not in known:
+            known[token] = _match_key(token, term_set)
+        if (key := known[token]) is not None:
+            matched.append(m)
+            keys.append(key)
     start = 0
     if matched:
+        # Slide a window over the matches (each starting one): most distinct terms first, then most matches.
         best_start, best_score = matched[0].start(), -1
-        for first in matched:
-            window = [m for m in matched if first.start() <= m.start() and m.end() <= first.start() + max_chars]
-            score = len({stem(m.group()) for m in window}) * 1000 + len(window)
+        in_window: Counter[str] = Counter()
+        end_index = 0
+        for first_index, first in enumerate(matched):
+            end_index = max(end_index, first_index)  # a token longer than the window fits in none
+            while end_index < len(matched) and matched[end_index].end() <= first.start() + max_chars:
+                in_window[keys[end_index]] += 1
+                end_index += 1
+            score = len(in_window) * 1000 + (end_index - first_index)
             if score > best_score:
                 best_start, best_score = first.start(), score
+            if end_index > first_index:
+                in_window[keys[first_index]] -= 1
+                if not in_window[keys[first_index]]:
+                    del in_window[keys[first_index]]
         # Lead in a little so the first match is not the snippet's first character.
         start = max(0, best_start - max_chars // 6)
         space = text.rfind(" ", 0, start + 1)

@@ -159,7 +159,6 @@ class SearchHandlers:
                     model=self._embedder.model_name,
                     document_ids=document_ids,
                     limit=depth,
-                    ef_search=self._settings.hnsw_ef_search,
                 )
             if mode is not Mode.SEMANTIC:
                 keyword = await self._keyword.search(

@@ -135,17 +135,9 @@ async def semantic(
     model: str,
     document_ids: list[str],
     limit: int,
-    ef_search: int,
 ) -> list[int]:
-    """Chunk ids nearest to `vector` (cosine), within the organization, the model and optional documents."""
-    # Filters apply after the index scan; an iterative scan keeps walking the graph until enough rows pass
-    # them. relaxed_order may return rows slightly out of order, so the outer query sorts them again.
-    await session.execute(
-        text(
-            "SELECT set_config('hnsw.ef_search', :ef, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)"
-        ),
-        {"ef": str(ef_search)},
-    )
+    """Chunk ids nearest to `vector` (cosine), within the organization, the model and optional documents.
+    The connection's hnsw.* settings (service.query_settings) make the scan iterative."""
     where, params, binds = _document_filter(document_ids)
     statement = text(
         "WITH nearest AS MATERIALIZED (SELECT id, embedding <=> :vector AS distance FROM search.chunks "
@@ -159,14 +151,18 @@ async def semantic(
 
 
 # A plain query's words, each its own tsquery (stemmed or exact as written), combined three ways: every word
-# (websearch syntax honoured), any two words, and any one word. Returned as text, so the searches below get
-# them as constants the planner can estimate (custom plans, not the prepared statement's generic one).
+# (websearch syntax honoured), any two words, and any one word. Stopwords ("who", "the": no English lexeme)
+# take no part in the partial forms, where they would match nearly every chunk. Returned as text, so the
+# searches below get them as constants the planner can estimate (the connection uses custom plans:
+# service.query_settings).
 _QUERY_FORMS = text(
-    "WITH word AS (SELECT n, plainto_tsquery('english', w) || plainto_tsquery('simple', w) AS q "
+    "WITH word AS (SELECT n, plainto_tsquery('english', w) AS stemmed, plainto_tsquery('simple', w) AS exact "
     "FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS t(w, n)), "
-    "used AS (SELECT n, q FROM word WHERE numnode(q) > 0) "
-    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true) AS plan_mode, "
-    "(websearch_to_tsquery('english', :query) || websearch_to_tsquery('simple', :query))::text AS every_word, "
+    "used AS (SELECT n, CASE WHEN stemmed = exact THEN stemmed ELSE stemmed || exact END AS q "
+    "FROM word WHERE numnode(stemmed) > 0), "
+    "whole AS (SELECT websearch_to_tsquery('english', :query) AS stemmed, "
+    "websearch_to_tsquery('simple', :query) AS exact) "
+    "SELECT (SELECT CASE WHEN stemmed = exact THEN stemmed ELSE stemmed || exact END FROM whole)::text AS every_word, "
     "(SELECT count(*) FROM used) AS words, "
     "(SELECT string_agg('(' || a.q::text || ') & (' || b.q::text || ')', ' | ') "
     " FROM used AS a JOIN used AS b ON a.n < b.n) AS two_words, "
@@ -188,15 +184,17 @@ async def keyword(
     forms = (await session.execute(_QUERY_FORMS, {"query": query, "words": words})).one()
     where, params, binds = _document_filter(document_ids)
     values = {"org": organization_id, "limit": limit, **params}
-    tiers: list[tuple[str, str, int | None]] = []
+    # Chunks with every word rank by cover density (how close together the words are); partial matches by
+    # how often and where their words occur: ts_rank costs a third of ts_rank_cd, and they can be many.
+    tiers: list[tuple[str, str, str, int | None]] = []
     if forms.every_word:
-        tiers.append((forms.every_word, forms.every_word, None))
+        tiers.append((forms.every_word, forms.every_word, "ts_rank_cd", None))
     if forms.two_words and forms.words > 2:
-        tiers.append((forms.two_words, forms.any_word, None))
+        tiers.append((forms.two_words, forms.any_word, "ts_rank", None))
     if forms.any_word and forms.words > 1:
-        tiers.append((forms.any_word, forms.any_word, ANY_WORD_CANDIDATES))
+        tiers.append((forms.any_word, forms.any_word, "ts_rank", ANY_WORD_CANDIDATES))
     found: list[int] = []
-    for match, rank, candidates in tiers:
+    for match, rank, ranking, candidates in tiers:
         if len(found) >= limit:
             break
         matching = (
@@ -204,8 +202,7 @@ async def keyword(
             f"{where} AND NOT (id = ANY(:found))" + (" LIMIT :candidates" if candidates else "")
         )
         statement = text(
-            f"SELECT id FROM ({matching}) AS m ORDER BY ts_rank_cd(tsv, CAST(:rank AS tsquery), 32) DESC, id "
-            "LIMIT :rest"
+            f"SELECT id FROM ({matching}) AS m ORDER BY {ranking}(tsv, CAST(:rank AS tsquery), 32) DESC, id LIMIT :rest"
         ).bindparams(*binds)
         rows = await session.execute(
             statement,

@@ -46,8 +46,19 @@ async def _warm_up(embedder: Embedder) -> None:
         await asyncio.to_thread(embedder.warm_up)
 
 
+def query_settings(settings: SearchSettings) -> dict[str, str]:
+    """Every search connection's settings. Filters apply after the HNSW scan; an iterative scan keeps walking
+    the graph until enough rows pass them (relaxed_order: the query sorts the few rows again). Custom plans:
+    a prepared statement's generic plan cannot see how selective a text-search query is."""
+    return {
+        "hnsw.ef_search": str(settings.hnsw_ef_search),
+        "hnsw.iterative_scan": "relaxed_order",
+        "plan_cache_mode": "force_custom_plan",
+    }
+
+
 async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
-    engine = create_engine(settings)
+    engine = create_engine(settings, server_settings=query_settings(settings))
     stack.push_async_callback(engine.dispose)
     sessions = session_factory(engine)
     store = ObjectStore(settings)

@@ -11,6 +11,11 @@ class SearchSettings(ServiceSettings):
     """Embedding provider, keyword backend, index tuning and ranking."""
 
     grpc_port: int = DEFAULT_PORTS["search"]
+    # Queries are short and many run at once; a connection past the pool is opened and closed per use (a
+    # Postgres fork and a SCRAM handshake each time), which at 20 concurrent clients cost more CPU than the
+    # searches. A pool as large as the expected concurrency keeps them all warm.
+    db_pool_size: int = 20
+    db_max_overflow: int = 5
 
     # "local" (all-MiniLM-L6-v2, offline, the default) or "openai" (needs openai_api_key).
     embedding_provider: str = "local"

@@ -234,6 +234,7 @@ async def test_word_matches_use_their_index_under_row_level_security(
             tenants[0].id,
         )
         await conn.execute("ANALYZE search.chunks")
+        await conn.execute("SET LOCAL enable_seqscan = off")  # an index, then: which one may it use?
         query = f"SELECT document_id FROM search.chunks WHERE organization_id = $1 AND {condition}"  # noqa: S608
         plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {query}", tenants[0].id))
         rows = await conn.fetch(query, tenants[0].id)
