@@ -22,7 +22,7 @@ from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
 from services.common.document_events import report_failure
 from services.common.errors import InvalidInput, Unavailable
-from services.common.events import PermanentFailure, new_header
+from services.common.events import new_header
 from services.common.grpc_client import outgoing_metadata
 from services.common.logging import get_logger
 from services.common.object_store import extracted_key
@@ -117,7 +117,10 @@ class AnalysisHandlers:
             artifact = await self._store.get_json(extracted_key(org, doc, generation))
         except Exception as exc:
             if "NoSuchKey" in str(exc):
-                raise PermanentFailure(f"no extracted text for {doc} generation {generation}") from exc
+                # Never there, so never will be: fail the document with a reason rather than leave it ANALYZING.
+                log.warning("extracted_text_missing", document_id=doc, generation=generation)
+                await self.fail(header, "The extracted text of this document is missing, so it cannot be analysed.")
+                return
             raise StorageError(str(exc)) from exc
         text = str(artifact["text"])
         await self._progress(header, 0.0, "Analysing: summaries, action items and risks")

@@ -337,3 +337,15 @@ async def test_the_usage_rpc_totals_equal_the_ledger(sessions: Any, org: str, an
         "action_items",
         "risks",
     }
+
+
+async def test_missing_extracted_text_fails_the_document_instead_of_leaving_it_analysing(
+    sessions: Any, org: str, analysis_database_url: str
+) -> None:
+    handlers, doc = make_handlers(sessions, Store()), str(uuid.uuid4())
+    await handlers.analyze(header(org, doc))
+    [(subject, payload)] = await outbox(analysis_database_url, org)
+    failed = documents_pb2.DocumentFailed.FromString(payload)
+    assert subject == DOCUMENT_FAILED and failed.stage == "analysis" and failed.header.document_id == doc
+    assert "extracted text" in failed.reason and "missing" in failed.reason
+    assert await handlers.analyses(caller=identity(org), document_ids=[doc]) == []
