@@ -1,11 +1,13 @@
 """Retrieval quality through the real search service: nDCG@10 and recall@100 for KEYWORD, SEMANTIC, HYBRID.
 
-The benchmark is a directory in BEIR layout (corpus.jsonl, queries.jsonl, qrels/test.tsv), by default
-../shared/eval/. Every corpus entry becomes one document: its artifact goes to S3 and a DocumentExtracted
-event to JetStream, exactly as ingest sends them, and the queries go through gRPC with a real token.
+The benchmark is a test collection on disk, by default ../shared/eval/: BEIR layout (corpus.jsonl, queries.jsonl,
+qrels/test.tsv) or the SMART files of a classic collection (Cranfield, CISI, MEDLINE, CACM); bench/eval_data.py reads
+both into the same corpus, queries and judgments. Every corpus entry becomes one document: its artifact goes to S3
+and a DocumentExtracted event to JetStream, exactly as ingest sends them, and the queries go through gRPC with a
+real token.
 Scores are per document (a document's best chunk stands for it), as the judgments are per document.
 
-Usage: python bench/search_quality.py [--data DIR] [--max-queries N]
+Usage: python bench/search_quality.py [--dataset DIR] [--max-queries N]
 Writes bench/results/search_quality.json.
 """
 
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import math
 import sys
@@ -32,6 +33,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "gen")]
 from pmdi.events.v1 import documents_pb2  # noqa: E402 - after the path set-up above
 from pmdi.search.v1 import search_pb2, search_pb2_grpc  # noqa: E402
 
+from bench import eval_data  # noqa: E402
 from services.common import events, subjects  # noqa: E402
 from services.common.object_store import ObjectStore, extracted_key  # noqa: E402
 from services.common.settings import ServiceSettings  # noqa: E402
@@ -44,24 +46,6 @@ MODES = {
     "SEMANTIC": search_pb2.SEARCH_MODE_SEMANTIC,
     "HYBRID": search_pb2.SEARCH_MODE_HYBRID,
 }
-
-
-def load_beir(directory: Path) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, int]]]:
-    corpus: dict[str, str] = {}
-    with open(directory / "corpus.jsonl") as handle:
-        for line in handle:
-            row = json.loads(line)
-            corpus[str(row["_id"])] = (str(row.get("title") or "") + "\n" + str(row["text"])).strip()
-    queries: dict[str, str] = {}
-    with open(directory / "queries.jsonl") as handle:
-        for line in handle:
-            row = json.loads(line)
-            queries[str(row["_id"])] = str(row["text"])
-    qrels: dict[str, dict[str, int]] = {}
-    with open(directory / "qrels" / "test.tsv") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
-    return corpus, {q: t for q, t in queries.items() if q in qrels}, qrels
 
 
 def chunk(text: str, size: int = 1200) -> list[dict[str, Any]]:
@@ -168,12 +152,15 @@ async def evaluate(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--dataset", "--data", dest="data", type=Path, default=DEFAULT_DATA, help="test collection directory"
+    )
     parser.add_argument("--max-queries", type=int, default=0)
     args = parser.parse_args()
-    if not (args.data / "corpus.jsonl").exists():
-        sys.exit(f"no benchmark at {args.data}: expected corpus.jsonl, queries.jsonl and qrels/test.tsv (BEIR layout)")
-    corpus, queries, qrels = load_beir(args.data)
+    try:
+        corpus, queries, qrels = eval_data.load(args.data)
+    except FileNotFoundError as error:
+        sys.exit(str(error))
     if args.max_queries:
         queries = dict(list(queries.items())[: args.max_queries])
     from services.launcher import Launcher
@@ -199,6 +186,7 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "data": str(args.data),
         "documents": len(corpus),
+        "judgments": sum(len(grades) for grades in qrels.values()),
         "queries": len(queries),
         "indexing_s": round(index_s, 1),
         "modes": scores,
