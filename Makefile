@@ -41,7 +41,7 @@ test-fast: proto
 lint: proto
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy services tests bench
+	$(BIN)/mypy conftest.py services tests bench
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

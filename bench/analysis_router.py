@@ -172,7 +172,7 @@ async def usage_latency(rows: int) -> dict[str, Any]:
     from services.common.embedded import postgres
     from services.common.migrations import upgrade_to_head
     from services.common.provisioning import provision_database
-    from tests.conftest import free_port
+    from tests.platform import free_port
 
     # Postgres alone (the only server these measurements need), started and stopped here.
     data_dir = Path(tempfile.mkdtemp(prefix="pmdi-bench-usage-"))

@@ -140,7 +140,7 @@ def main() -> None:
     base_url = args.url
     if base_url is None:
         from services.launcher import Launcher
-        from tests.conftest import free_port, free_port_block
+        from tests.platform import free_port, free_port_block
 
         launcher = Launcher(
             data_dir=Path(tempfile.mkdtemp(prefix="pmdi-bench-")),

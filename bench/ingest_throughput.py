@@ -125,7 +125,7 @@ def main() -> None:
     base_url, gateway_pid = args.url, args.gateway_pid
     if base_url is None:
         from services.launcher import Launcher
-        from tests.conftest import free_port, free_port_block
+        from tests.platform import free_port, free_port_block
 
         launcher = Launcher(
             data_dir=Path(tempfile.mkdtemp(prefix="pmdi-bench-")),

@@ -273,7 +273,7 @@ def main() -> None:
     parser.add_argument("--embed-only", action="store_true", help="fill the vector cache and stop")
     args = parser.parse_args()
     from services.launcher import Launcher
-    from tests.conftest import free_port, free_port_block
+    from tests.platform import free_port, free_port_block
 
     texts = make_chunks(min(args.unique, args.chunks))
     embedder = LocalEmbedder(batch_size=128)

@@ -164,7 +164,7 @@ def main() -> None:
     if args.max_queries:
         queries = dict(list(queries.items())[: args.max_queries])
     from services.launcher import Launcher
-    from tests.conftest import free_port, free_port_block
+    from tests.platform import free_port, free_port_block
 
     launcher = Launcher(
         data_dir=Path(tempfile.mkdtemp(prefix="pmdi-bench-quality-")),

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.client import ADD_USER, LOGIN, REGISTER, USERS, GraphQLClient
-from tests.conftest import STRONG_PASSWORD, unique_email
+from tests.platform import STRONG_PASSWORD, unique_email
 
 
 def test_malformed_json_is_bad_user_input(gateway: GraphQLClient) -> None:

@@ -14,7 +14,7 @@ import websockets
 
 from services.launcher import Deployment, Launcher, _wait_for_http
 from tests.client import LOGIN, ME, GraphQLClient
-from tests.conftest import free_port
+from tests.platform import free_port
 
 
 def test_health_readiness_and_metrics(deployment: Deployment) -> None:

@@ -16,7 +16,7 @@ import pytest
 from minio import Minio
 
 from services.common.embedded import StackEndpoints, start_stack, stop_stack
-from tests.conftest import free_port_block
+from tests.platform import free_port_block
 
 
 def _servers(data_dir: Path) -> list[psutil.Process]:

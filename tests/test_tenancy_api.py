@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.client import ADD_USER, LOGIN, ME, SET_ROLE, USERS, GraphQLClient
-from tests.conftest import STRONG_PASSWORD, unique_email
+from tests.platform import STRONG_PASSWORD, unique_email
 
 
 def test_register_signs_in_the_first_user_as_admin_of_a_new_organization(gateway: GraphQLClient) -> None:

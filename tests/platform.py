@@ -1,4 +1,6 @@
-"""One real platform per test session: embedded Postgres, NATS and S3, five services, the gateway."""
+"""The platform for tests anywhere in the repository: one deployment per pytest session, loaded as a plugin
+by the root conftest.py so tests/ and services/*/tests share it (a conftest of their own would start another).
+"""
 
 from __future__ import annotations
 
