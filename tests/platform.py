@@ -4,6 +4,7 @@ by the root conftest.py so tests/ and services/*/tests share it (a conftest of t
 
 from __future__ import annotations
 
+import random
 import socket
 import uuid
 from collections.abc import Iterator
@@ -14,26 +15,36 @@ import pytest
 from services.launcher import Deployment, Launcher
 from tests.client import GraphQLClient
 
+# Ports are taken below the kernel's ephemeral range (32768-60999 here): a port picked there can be handed to
+# some process's outgoing connection before our server binds it (weed's filer lost such a race in CI).
+_SINGLE_PORTS = range(22000, 32000)
+_BLOCK_BASES = range(10000, 21900)  # weed also listens 10,000 above its admin port: still below 32768
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    for _ in range(200):
+        port = random.choice(_SINGLE_PORTS)
+        if _bindable(port):
+            return port
+    raise RuntimeError("no free port")
 
 
 def free_port_block(size: int) -> int:
-    """A base port with `size` free ports above it (the stack opens several around its base)."""
-    for _ in range(50):
-        base = free_port()
-        if base + size > 65000:
-            continue
-        try:
-            for offset in range(size):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        return base
+    """A base port with `size` free ports above it (the stack opens several around its base, and weed's
+    admin gRPC 10,000 above its admin port)."""
+    for _ in range(200):
+        base = random.choice(_BLOCK_BASES)
+        if all(_bindable(p) for offset in (0, 10_000) for p in range(base + offset, base + offset + size)):
+            return base
     raise RuntimeError("no free port block")
 
 
