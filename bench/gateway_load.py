@@ -139,16 +139,12 @@ def main() -> None:
     launcher = None
     base_url = args.url
     if base_url is None:
-        from services.launcher import Launcher
-        from tests.platform import free_port, free_port_block
+        from tests.platform import launcher_on_free_ports
 
-        launcher = Launcher(
-            data_dir=Path(tempfile.mkdtemp(prefix="pmdi-bench-")),
-            gateway_port=free_port(),
-            grpc_ports={name: free_port() for name in ("tenancy", "ingest", "search", "analysis")},
-            stack_base_port=free_port_block(40),
+        launcher = launcher_on_free_ports(
+            Path(tempfile.mkdtemp(prefix="pmdi-bench-")),
             # Measure throughput, not the limiter: every bench client comes from 127.0.0.1.
-            extra_env={
+            {
                 "PMDI_RATE_LIMIT_PER_USER": "1000000",
                 "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000",
                 "PMDI_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",

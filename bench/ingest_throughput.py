@@ -124,15 +124,11 @@ def main() -> None:
     launcher = None
     base_url, gateway_pid = args.url, args.gateway_pid
     if base_url is None:
-        from services.launcher import Launcher
-        from tests.platform import free_port, free_port_block
+        from tests.platform import launcher_on_free_ports
 
-        launcher = Launcher(
-            data_dir=Path(tempfile.mkdtemp(prefix="pmdi-bench-")),
-            gateway_port=free_port(),
-            grpc_ports={name: free_port() for name in ("tenancy", "ingest", "search", "analysis")},
-            stack_base_port=free_port_block(40),
-            extra_env={
+        launcher = launcher_on_free_ports(
+            Path(tempfile.mkdtemp(prefix="pmdi-bench-")),
+            {
                 "PMDI_EXTRACTION_WORKERS": "2",
                 "PMDI_PIPELINE_STAGES": "[]",  # upload -> extraction -> chunks, as the issue measures
                 "PMDI_RATE_LIMIT_PER_USER": "1000000",

@@ -272,8 +272,7 @@ def main() -> None:
     parser.add_argument("--skip-gateway", action="store_true")
     parser.add_argument("--embed-only", action="store_true", help="fill the vector cache and stop")
     args = parser.parse_args()
-    from services.launcher import Launcher
-    from tests.platform import free_port, free_port_block
+    from tests.platform import launcher_on_free_ports
 
     texts = make_chunks(min(args.unique, args.chunks))
     embedder = LocalEmbedder(batch_size=128)
@@ -283,12 +282,9 @@ def main() -> None:
         print(json.dumps(embedding))
         return
 
-    launcher = Launcher(
-        data_dir=Path(tempfile.mkdtemp(prefix="pmdi-bench-search-")),
-        gateway_port=free_port(),
-        grpc_ports={name: free_port() for name in ("tenancy", "ingest", "search", "analysis")},
-        stack_base_port=free_port_block(40),
-        extra_env={
+    launcher = launcher_on_free_ports(
+        Path(tempfile.mkdtemp(prefix="pmdi-bench-search-")),
+        {
             "PMDI_RATE_LIMIT_PER_USER": "1000000",
             "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000",
             "PMDI_LOG_LEVEL": "WARNING",

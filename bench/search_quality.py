@@ -163,16 +163,12 @@ def main() -> None:
         sys.exit(str(error))
     if args.max_queries:
         queries = dict(list(queries.items())[: args.max_queries])
-    from services.launcher import Launcher
-    from tests.platform import free_port, free_port_block
+    from tests.platform import launcher_on_free_ports
 
-    launcher = Launcher(
-        data_dir=Path(tempfile.mkdtemp(prefix="pmdi-bench-quality-")),
-        gateway_port=free_port(),
-        grpc_ports={name: free_port() for name in ("tenancy", "ingest", "search", "analysis")},
-        stack_base_port=free_port_block(40),
+    launcher = launcher_on_free_ports(
+        Path(tempfile.mkdtemp(prefix="pmdi-bench-quality-")),
         # Only search should spend CPU: analysis is not part of this measurement.
-        extra_env={"PMDI_LOG_LEVEL": "WARNING", "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000"},
+        {"PMDI_LOG_LEVEL": "WARNING", "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000"},
     )
     deployment = launcher.start()
     try:

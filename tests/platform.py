@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.launcher import Deployment, Launcher
+from services.launcher import BACKEND_SERVICES, Deployment, Launcher
 from tests.client import GraphQLClient
 
 # Ports are taken below the kernel's ephemeral range (32768-60999 here): a port picked there can be handed to
@@ -48,15 +48,23 @@ def free_port_block(size: int) -> int:
     raise RuntimeError("no free port block")
 
 
+def launcher_on_free_ports(data_dir: Path, extra_env: dict[str, str]) -> Launcher:
+    """A platform (not started) on free ports: the tests' and every benchmark's."""
+    return Launcher(
+        data_dir=data_dir,
+        gateway_port=free_port(),
+        grpc_ports={name: free_port() for name in BACKEND_SERVICES},
+        stack_base_port=free_port_block(40),
+        extra_env=extra_env,
+    )
+
+
 @pytest.fixture(scope="session")
 def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
     data_dir: Path = tmp_path_factory.mktemp("pmdi")
-    launcher = Launcher(
-        data_dir=data_dir,
-        gateway_port=free_port(),
-        grpc_ports={name: free_port() for name in ("tenancy", "ingest", "search", "analysis")},
-        stack_base_port=free_port_block(40),
-        extra_env={
+    launcher = launcher_on_free_ports(
+        data_dir,
+        {
             "PMDI_LOG_LEVEL": "INFO",
             # Tests stand in for several clients behind one proxy, so they may say who they are.
             "PMDI_TRUSTED_PROXIES": '["127.0.0.1/32"]',
