@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from minio.error import S3Error
 from pmdi.events.v1 import documents_pb2
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
@@ -31,7 +31,7 @@ from services.search.domain import (
     reciprocal_rank_fusion,
 )
 from services.search.embeddings import Embedder, QueryEncoder
-from services.search.keyword import KeywordBackend
+from services.search.keyword import ExternalKeywordIndex
 from services.search.settings import SearchSettings
 
 log = get_logger(__name__)
@@ -57,16 +57,20 @@ class SearchHandlers:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
+        reads: AsyncEngine,
         store: ObjectStore,
         embedder: Embedder,
-        keyword: KeywordBackend,
+        external_keyword: ExternalKeywordIndex | None,
         settings: SearchSettings,
     ) -> None:
+        """`reads` is the engine in autocommit: a search's two reads are single statements (see search).
+        Without `external_keyword`, keyword search is Postgres full text."""
         self._sessions = sessions
+        self._reads = reads
         self._store = store
         self._embedder = embedder
         self._queries = QueryEncoder(embedder)
-        self._keyword = keyword
+        self._external_keyword = external_keyword
         self._settings = settings
 
     async def index(self, header: documents_pb2.EventHeader) -> None:
@@ -107,8 +111,10 @@ class SearchHandlers:
                 vectors=vectors,
                 model=self._embedder.model_name,
             )
-            # Before the commit: if the keyword backend fails, the transaction rolls back and JetStream redelivers.
-            await self._keyword.index(organization_id=org, document_id=doc, chunks=rows)
+            if self._external_keyword is not None:
+                # Before the commit: if the keyword index fails, the transaction rolls back and JetStream
+                # redelivers.
+                await self._external_keyword.index(organization_id=org, document_id=doc, chunks=rows)
             out = new_header(organization_id=org, document_id=doc, generation=generation)
             event = documents_pb2.DocumentIndexed(
                 header=out, chunk_count=len(chunks), embedding_model=self._embedder.model_name
@@ -134,7 +140,8 @@ class SearchHandlers:
             await repo.lock_document(session, document_id=doc)
             await repo.mark_deleted(session, organization_id=org, document_id=doc)
             await repo.delete_document(session, organization_id=org, document_id=doc)
-            await self._keyword.delete(organization_id=org, document_id=doc)
+            if self._external_keyword is not None:
+                await self._external_keyword.delete(organization_id=org, document_id=doc)
         log.info("document_forgotten", document_id=doc)
 
     async def search(
@@ -148,29 +155,30 @@ class SearchHandlers:
         org = caller.organization_id
         depth = max(limit, self._settings.candidates_per_mode)
         vector = await self._queries.encode(query) if mode is not Mode.KEYWORD else None
-        async with tenant_transaction(self._sessions, org) as session:
-            semantic: list[int] = []
-            keyword: list[int] = []
-            if vector is not None:
-                semantic = await repo.semantic(
-                    session,
-                    organization_id=org,
-                    vector=vector,
-                    model=self._embedder.model_name,
-                    document_ids=document_ids,
-                    limit=depth,
-                )
-            if mode is not Mode.SEMANTIC:
-                keyword = await self._keyword.search(
-                    session,
-                    organization_id=org,
-                    query=query,
-                    document_ids=document_ids,
-                    limit=depth,
-                    loose=is_plain_query(query),
-                )
-            ranked = reciprocal_rank_fusion(semantic, keyword, k=self._settings.rrf_k)[:limit]
-            rows = await repo.hits(session, chunk_ids=[c.chunk_id for c in ranked])
+        by_words = mode is not Mode.SEMANTIC
+        loose = is_plain_query(query)
+        # Two statements, each its own transaction (the search functions set the tenant for it): nine round
+        # trips in one transaction cost more than the searching (migration 0005).
+        async with self._reads.connect() as connection:
+            found = await repo.candidates(
+                connection,
+                organization_id=org,
+                vector=vector,
+                model=self._embedder.model_name,
+                query=query if by_words and self._external_keyword is None else None,
+                loose=loose,
+                document_ids=document_ids,
+                depth=depth,
+            )
+        keyword = found.keyword
+        if by_words and self._external_keyword is not None:
+            keyword = await self._external_keyword.search(
+                organization_id=org, query=query, document_ids=document_ids, limit=depth, loose=loose
+            )
+        ranked = reciprocal_rank_fusion(found.semantic, keyword, k=self._settings.rrf_k)[:limit]
+        async with self._reads.connect() as connection:
+            # A chunk deleted since the first statement is simply missing here, and left out.
+            rows = await repo.hits(connection, organization_id=org, chunk_ids=[c.chunk_id for c in ranked])
         terms = query_terms(query)
         return [
             Hit(

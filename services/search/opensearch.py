@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.search.repository import StoredChunk
 
 MAPPINGS: dict[str, Any] = {
@@ -124,7 +122,6 @@ class OpenSearchKeyword:
 
     async def search(
         self,
-        session: AsyncSession,
         *,
         organization_id: str,
         query: str,

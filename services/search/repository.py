@@ -1,14 +1,13 @@
-"""Search queries. Functions take the session of a transaction the use case owns; none commits."""
+"""Search queries. Writers take the session of a transaction the use case owns, and none commits; the two
+reads of a search take an autocommit connection, and each is its own transaction."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from pgvector.sqlalchemy import Vector
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.common.db import set_transaction_setting
 from services.search.domain import Chunk
@@ -117,57 +116,6 @@ async def mark_deleted(session: AsyncSession, *, organization_id: str, document_
     )
 
 
-def _document_filter(document_ids: list[str]) -> tuple[str, dict[str, Any], list[Any]]:
-    if not document_ids:
-        return "", {}, []
-    return (
-        " AND document_id = ANY(:docs)",
-        {"docs": document_ids},
-        [bindparam("docs", type_=ARRAY(UUID(as_uuid=False)))],
-    )
-
-
-async def semantic(
-    session: AsyncSession,
-    *,
-    organization_id: str,
-    vector: list[float],
-    model: str,
-    document_ids: list[str],
-    limit: int,
-) -> list[int]:
-    """Chunk ids nearest to `vector` (cosine), within the organization, the model and optional documents.
-    The connection's hnsw.* settings (service.query_settings) make the scan iterative."""
-    where, params, binds = _document_filter(document_ids)
-    statement = text(
-        "WITH nearest AS MATERIALIZED (SELECT id, embedding <=> :vector AS distance FROM search.chunks "
-        f"WHERE organization_id = :org AND model = :model{where} ORDER BY distance LIMIT :limit) "
-        "SELECT id FROM nearest ORDER BY distance, id"
-    ).bindparams(bindparam("vector", type_=Vector(384)), *binds)
-    rows = await session.execute(
-        statement, {"org": organization_id, "model": model, "vector": vector, "limit": limit, **params}
-    )
-    return [int(r[0]) for r in rows]
-
-
-# A plain query's words, each its own tsquery (stemmed or exact as written), combined three ways: every word
-# (websearch syntax honoured), any two words, and any one word. Stopwords ("who", "the": no English lexeme)
-# take no part in the partial forms, where they would match nearly every chunk. Returned as text, so the
-# searches below get them as constants the planner can estimate (the connection uses custom plans:
-# service.query_settings).
-_QUERY_FORMS = text(
-    "WITH word AS (SELECT n, plainto_tsquery('english', w) AS stemmed, plainto_tsquery('simple', w) AS exact "
-    "FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS t(w, n)), "
-    "used AS (SELECT n, CASE WHEN stemmed = exact THEN stemmed ELSE stemmed || exact END AS q "
-    "FROM word WHERE numnode(stemmed) > 0), "
-    "whole AS (SELECT websearch_to_tsquery('english', :query) AS stemmed, "
-    "websearch_to_tsquery('simple', :query) AS exact) "
-    "SELECT (SELECT CASE WHEN stemmed = exact THEN stemmed ELSE stemmed || exact END FROM whole)::text AS every_word, "
-    "(SELECT count(*) FROM used) AS words, "
-    "(SELECT string_agg('(' || a.q::text || ') & (' || b.q::text || ')', ' | ') "
-    " FROM used AS a JOIN used AS b ON a.n < b.n) AS two_words, "
-    "(SELECT string_agg('(' || q::text || ')', ' | ') FROM used) AS any_word"
-)
 # Query words considered for partial matches (45 pairs at most).
 LOOSE_WORDS = 10
 # Chunks with any one of the words can be most of an organization's; ranking them all would cost more than
@@ -175,67 +123,64 @@ LOOSE_WORDS = 10
 ANY_WORD_CANDIDATES = 1000
 
 
-async def keyword(
-    session: AsyncSession, *, organization_id: str, query: str, document_ids: list[str], limit: int, loose: bool
-) -> list[int]:
-    """Chunk ids matching the query, best first: every word (websearch syntax, stemmed or exact as written)
-    first; then, for a plain query, chunks with two of its words, then with one; a trigram fallback for typos."""
-    words = list(dict.fromkeys(query.split()))[:LOOSE_WORDS] if loose else []
-    forms = (await session.execute(_QUERY_FORMS, {"query": query, "words": words})).one()
-    where, params, binds = _document_filter(document_ids)
-    values = {"org": organization_id, "limit": limit, **params}
-    # Chunks with every word rank by cover density (how close together the words are); partial matches by
-    # how often and where their words occur: ts_rank costs a third of ts_rank_cd, and they can be many.
-    tiers: list[tuple[str, str, str, int | None]] = []
-    if forms.every_word:
-        tiers.append((forms.every_word, forms.every_word, "ts_rank_cd", None))
-    if forms.two_words and forms.words > 2:
-        tiers.append((forms.two_words, forms.any_word, "ts_rank", None))
-    if forms.any_word and forms.words > 1:
-        tiers.append((forms.any_word, forms.any_word, "ts_rank", ANY_WORD_CANDIDATES))
-    found: list[int] = []
-    for match, rank, ranking, candidates in tiers:
-        if len(found) >= limit:
-            break
-        matching = (
-            "SELECT id, tsv FROM search.chunks WHERE organization_id = :org AND tsv @@ CAST(:match AS tsquery)"
-            f"{where} AND NOT (id = ANY(:found))" + (" LIMIT :candidates" if candidates else "")
-        )
-        statement = text(
-            f"SELECT id FROM ({matching}) AS m ORDER BY {ranking}(tsv, CAST(:rank AS tsquery), 32) DESC, id LIMIT :rest"
-        ).bindparams(*binds)
-        rows = await session.execute(
+@dataclass(frozen=True)
+class Candidates:
+    """Chunk ids, best first, by meaning and by words."""
+
+    semantic: list[int]
+    keyword: list[int]
+
+
+async def candidates(
+    connection: AsyncConnection,
+    *,
+    organization_id: str,
+    vector: list[float] | None,
+    model: str,
+    query: str | None,
+    loose: bool,
+    document_ids: list[str],
+    depth: int,
+) -> Candidates:
+    """The organization's `depth` nearest chunks to `vector` (none without one) and its best keyword matches
+    for `query` (none without one), in one call of search.candidates (migration 0005, which explains the
+    keyword tiers). A plain (`loose`) query also matches chunks with only some of its words. The
+    connection's hnsw.* settings (service.query_settings) make the nearest-neighbour scan iterative, so the
+    organization and document filters never starve it."""
+    if vector is None and query is None:
+        return Candidates(semantic=[], keyword=[])
+    words = list(dict.fromkeys(query.split()))[:LOOSE_WORDS] if query is not None and loose else []
+    statement = text(
+        "SELECT semantic, keyword FROM search.candidates(CAST(:org AS uuid), CAST(:vector AS vector), :model, "
+        ":query, CAST(:words AS text[]), CAST(:docs AS uuid[]), :depth, :any_word_candidates)"
+    )
+    row = (
+        await connection.execute(
             statement,
             {
-                **values,
-                "match": match,
-                "rank": rank,
-                "found": found,
-                "rest": limit - len(found),
-                "candidates": candidates,
+                "org": organization_id,
+                "vector": None if vector is None else _vector_literal(vector),
+                "model": model,
+                "query": query,
+                "words": words,
+                "docs": document_ids or None,
+                "depth": depth,
+                "any_word_candidates": ANY_WORD_CANDIDATES,
             },
         )
-        found.extend(int(r[0]) for r in rows)
-    if found or len(query) < 4:
-        return found
-    # Nothing matched: perhaps a misspelling, which matches no lexeme. Word similarity still finds it; it
-    # is the slow path, so it runs only when the fast one found nothing.
-    fuzzy = text(
-        "SELECT id FROM search.chunks WHERE organization_id = :org AND :query <% text"
-        f"{where} ORDER BY :query <<-> text, id LIMIT :limit"
-    ).bindparams(*binds)
-    return [int(r[0]) for r in await session.execute(fuzzy, {**values, "query": query})]
+    ).one()
+    return Candidates(semantic=list(row.semantic), keyword=list(row.keyword))
 
 
-async def hits(session: AsyncSession, *, chunk_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The chunks behind the final ranking (row-level security still applies)."""
+async def hits(connection: AsyncConnection, *, organization_id: str, chunk_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The chunks behind the final ranking, read under the organization's row-level security."""
     if not chunk_ids:
         return {}
     statement = text(
         "SELECT id, document_id, chunk_index, page, start_offset, end_offset, heading, text "
-        "FROM search.chunks WHERE id = ANY(:ids)"
+        "FROM search.chunks_by_id(CAST(:org AS uuid), CAST(:ids AS bigint[]))"
     )
-    rows = await session.execute(statement, {"ids": chunk_ids})
+    rows = await connection.execute(statement, {"org": organization_id, "ids": chunk_ids})
     return {int(r.id): dict(r._mapping) for r in rows}
 
 

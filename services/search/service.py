@@ -21,7 +21,7 @@ from services.common.tenancy_keys import remote_verifier
 from services.search import tables
 from services.search.embeddings import Embedder, LocalEmbedder, create_embedder
 from services.search.handlers import SearchHandlers
-from services.search.keyword import KeywordBackend, PostgresKeyword
+from services.search.keyword import ExternalKeywordIndex
 from services.search.rpc import SearchRpc
 from services.search.settings import SearchSettings
 
@@ -33,12 +33,13 @@ def migrate(settings: SearchSettings) -> None:
     upgrade_to_head(migrations_dir=MIGRATIONS_DIR, database_url=settings.database_url, schema=tables.SCHEMA)
 
 
-def create_keyword_backend(settings: SearchSettings) -> KeywordBackend:
+def create_external_keyword_index(settings: SearchSettings) -> ExternalKeywordIndex | None:
+    """OpenSearch when configured; None: keyword search is Postgres full text."""
     if settings.opensearch_url:
         from services.search.opensearch import OpenSearchKeyword
 
         return OpenSearchKeyword(settings.opensearch_url, prefix=settings.opensearch_index_prefix)
-    return PostgresKeyword()
+    return None
 
 
 async def _warm_up(embedder: Embedder) -> None:
@@ -65,9 +66,17 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
     embedder = create_embedder(settings)
     if settings.embedding_warm_up:
         await _warm_up(embedder)
-    keyword = create_keyword_backend(settings)
-    stack.push_async_callback(keyword.close)
-    handlers = SearchHandlers(sessions=sessions, store=store, embedder=embedder, keyword=keyword, settings=settings)
+    external_keyword = create_external_keyword_index(settings)
+    if external_keyword is not None:
+        stack.push_async_callback(external_keyword.close)
+    handlers = SearchHandlers(
+        sessions=sessions,
+        reads=engine.execution_options(isolation_level="AUTOCOMMIT"),
+        store=store,
+        embedder=embedder,
+        external_keyword=external_keyword,
+        settings=settings,
+    )
 
     nc = await events.connect(settings.nats_url, name="search")
     stack.push_async_callback(nc.drain)
@@ -118,7 +127,12 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
         service_names=[search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name],
     )
     stack.push_async_callback(server.stop, 5)
-    log.info("grpc_listening", port=port, embedding_model=embedder.model_name, keyword_backend=keyword.name)
+    log.info(
+        "grpc_listening",
+        port=port,
+        embedding_model=embedder.model_name,
+        keyword_backend="postgres" if external_keyword is None else external_keyword.name,
+    )
 
 
 async def _reindex(settings: SearchSettings) -> int:
@@ -126,9 +140,10 @@ async def _reindex(settings: SearchSettings) -> int:
     try:
         handlers = SearchHandlers(
             sessions=session_factory(engine),
+            reads=engine.execution_options(isolation_level="AUTOCOMMIT"),
             store=ObjectStore(settings),
             embedder=create_embedder(settings),
-            keyword=PostgresKeyword(),
+            external_keyword=None,
             settings=settings,
         )
         return await handlers.reindex()

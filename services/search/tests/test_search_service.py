@@ -285,6 +285,28 @@ async def test_no_query_filter_or_id_reaches_another_organization(
     assert await platform.search(theirs, "JIRA-4711", "KEYWORD", document_ids=[corpus["vendor"]]) == []
 
 
+async def test_the_search_functions_leave_no_tenant_on_a_pooled_connection(
+    platform: Platform, tenants: Any, corpus: Any
+) -> None:
+    # The service calls them in autocommit on pooled connections: the tenant each sets must end with its own
+    # statement, or the connection's next user would read that organization's chunks.
+    conn = await asyncpg.connect(platform.deployment.database_urls["search"])
+    try:
+        row = await conn.fetchrow(
+            "SELECT semantic, keyword FROM search.candidates($1, NULL, 'unused', 'vendor contract', "
+            "ARRAY['vendor', 'contract'], NULL, 10, 100)",
+            tenants[0].id,
+        )
+        chunks = await conn.fetch("SELECT document_id FROM search.chunks_by_id($1, $2)", tenants[0].id, row["keyword"])
+        assert corpus["vendor"] in {str(c["document_id"]) for c in chunks}
+        assert not await conn.fetchval("SELECT current_setting('app.current_org_id', true)")
+        assert await conn.fetchval("SELECT count(*) FROM search.chunks") == 0
+        # Another organization's ids, asked for under our organization, are not there.
+        assert await conn.fetch("SELECT id FROM search.chunks_by_id($1, $2)", tenants[1].id, row["keyword"]) == []
+    finally:
+        await conn.close()
+
+
 async def test_bad_input_is_refused_or_capped(platform: Platform, tenants: Any, corpus: Any) -> None:
     ours = tenants[0]
     for fields in ({"query": ""}, {"query": "   "}, {"query": "x" * 1001}, {"query": "x" * 10_240}):
