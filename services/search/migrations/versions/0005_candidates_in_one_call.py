@@ -142,7 +142,7 @@ BEGIN
     PERFORM set_config('app.current_org_id', p_organization_id::text, true);
     RETURN QUERY
         SELECT c.id, c.document_id, c.chunk_index, c.page, c.start_offset, c.end_offset, c.heading, c.text
-        FROM search.chunks AS c WHERE c.id = ANY(p_ids);
+        FROM search.chunks AS c WHERE c.organization_id = p_organization_id AND c.id = ANY(p_ids);
 END
 $$
 """
