@@ -15,14 +15,18 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import grpc
@@ -98,6 +102,55 @@ def measure_throughput(embedder: LocalEmbedder, texts: list[str]) -> float:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))]
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+class CpuMeter:
+    """CPU time per query of Postgres, the services and the load generator during one measurement: on a
+    shared 2-core machine whose speed varies (CPU steal), where the time goes is steadier than throughput."""
+
+    def __init__(self, services: dict[str, int]) -> None:
+        self._services = services
+        self._before: dict[str, float] = {}
+        self.spent: dict[str, float] = {}
+
+    def _snapshot(self) -> dict[str, float]:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has exited
+        return {
+            "postgres": sum(_cpu_seconds(pid) for pid in _postgres_pids()),
+            **{name: _cpu_seconds(pid) for name, pid in self._services.items()},
+            "load_generator": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+        }
+
+    def __enter__(self) -> CpuMeter:
+        self._before = self._snapshot()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        after = self._snapshot()
+        self.spent = {name: after[name] - self._before.get(name, 0.0) for name in after}
+
+    def per_query_ms(self, queries: int) -> dict[str, float]:
+        return {name: round(seconds * 1000 / max(1, queries), 2) for name, seconds in self.spent.items()}
 
 
 async def register(base_url: str) -> tuple[str, str]:
@@ -316,11 +369,21 @@ def main() -> None:
             asyncio.run(build_index(url, 16, 128))
         asyncio.run(grpc_latency(deployment.grpc_addresses["search"], token, 2, 3))
         single = asyncio.run(grpc_latency(deployment.grpc_addresses["search"], token, 1, args.seconds, unique=True))
-        via_grpc = asyncio.run(grpc_latency(deployment.grpc_addresses["search"], token, 20, args.seconds))
-        via_grpc_uncached = asyncio.run(
-            grpc_latency(deployment.grpc_addresses["search"], token, 20, args.seconds, unique=True)
+        services = {name: launcher.processes[name].pid for name in ("search", "gateway")}
+
+        def metered(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+            with CpuMeter(services) as meter:
+                result = measure()
+            return {**result, "cpu_ms_per_query": meter.per_query_ms(int(result["requests"]))}
+
+        address = deployment.grpc_addresses["search"]
+        via_grpc = metered(lambda: asyncio.run(grpc_latency(address, token, 20, args.seconds)))
+        via_grpc_uncached = metered(lambda: asyncio.run(grpc_latency(address, token, 20, args.seconds, unique=True)))
+        via_gateway = (
+            None
+            if args.skip_gateway
+            else metered(lambda: gateway_latency(deployment.gateway_url, token, 20, args.seconds))
         )
-        via_gateway = None if args.skip_gateway else gateway_latency(deployment.gateway_url, token, 20, args.seconds)
     finally:
         launcher.stop(stack=True)
     result = {

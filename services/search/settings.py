@@ -31,8 +31,8 @@ class SearchSettings(ServiceSettings):
     opensearch_url: str = Field(default="", validation_alias=AliasChoices("OPENSEARCH_URL", "PMDI_OPENSEARCH_URL"))
     opensearch_index_prefix: str = "pmdi-chunks"
 
-    # HNSW search breadth: 100 gave recall@10 0.999 at 3.6 ms p50 on 100k vectors in 10 organizations (40: 0.976);
-    # see bench/search_load.py.
+    # HNSW search breadth: 100 gave recall@10 0.998-1.0 at about 4 ms p50 on 100k vectors in 10 organizations
+    # (40: 0.97-0.99); see bench/search_load.py.
     hnsw_ef_search: int = 100
     candidates_per_mode: int = 50
     rrf_k: int = 60
