@@ -32,6 +32,7 @@ from services.search.domain import (
 )
 from services.search.embeddings import Embedder, QueryEncoder
 from services.search.keyword import ExternalKeywordIndex
+from services.search.result_cache import ResultCache, ResultKey
 from services.search.settings import SearchSettings
 
 log = get_logger(__name__)
@@ -50,6 +51,10 @@ class Hit:
     text: str
     start: int
     end: int
+
+    def size(self) -> int:
+        """Roughly the bytes it holds (for ResultCache's budget)."""
+        return 200 + len(self.text) + len(self.snippet)
 
 
 class SearchHandlers:
@@ -72,6 +77,7 @@ class SearchHandlers:
         self._queries = QueryEncoder(embedder)
         self._external_keyword = external_keyword
         self._settings = settings
+        self._results: ResultCache[Hit] = ResultCache(max_bytes=settings.result_cache_bytes, size_of=Hit.size)
 
     async def index(self, header: documents_pb2.EventHeader) -> None:
         """Embed and store a document's chunks, replacing older ones, then announce DocumentIndexed."""
@@ -102,6 +108,7 @@ class SearchHandlers:
             stored = await repo.stored_generation(session, organization_id=org, document_id=doc)
             if stored is not None and stored > generation:
                 return
+            await repo.raise_index_version(session, organization_id=org)
             rows = await repo.replace_chunks(
                 session,
                 organization_id=org,
@@ -138,6 +145,7 @@ class SearchHandlers:
         org, doc = header.organization_id, header.document_id
         async with tenant_transaction(self._sessions, org) as session:
             await repo.lock_document(session, document_id=doc)
+            await repo.raise_index_version(session, organization_id=org)
             await repo.mark_deleted(session, organization_id=org, document_id=doc)
             await repo.delete_document(session, organization_id=org, document_id=doc)
             if self._external_keyword is not None:
@@ -153,12 +161,25 @@ class SearchHandlers:
         limit = check_limit(limit, maximum=self._settings.max_limit)
         document_ids = check_document_ids(document_ids)
         org = caller.organization_id
+        key = ResultKey(org, self._embedder.model_name, mode.value, query, limit, tuple(sorted(document_ids)))
+        # Each statement of a search is its own transaction (the search functions set the tenant for it):
+        # nine round trips in one transaction cost more than the searching (migration 0005). Kept results
+        # are valid while the organization's index version is the one read before computing them (0007).
+        async with self._reads.connect() as connection:
+            version = await repo.index_version(connection, organization_id=org)
+        kept = self._results.get(key, version)
+        if kept is not None:
+            return list(kept)
+        hits = await self._search(org=org, query=query, mode=mode, limit=limit, document_ids=document_ids)
+        self._results.put(key, version, hits)
+        return hits
+
+    async def _search(self, *, org: str, query: str, mode: Mode, limit: int, document_ids: list[str]) -> list[Hit]:
+        """Both candidate lists, fused, with snippets: what `search` keeps for the index version it read."""
         depth = max(limit, self._settings.candidates_per_mode)
         vector = await self._queries.encode(query) if mode is not Mode.KEYWORD else None
         by_words = mode is not Mode.SEMANTIC
         loose = is_plain_query(query)
-        # Two statements, each its own transaction (the search functions set the tenant for it): nine round
-        # trips in one transaction cost more than the searching (migration 0005).
         async with self._reads.connect() as connection:
             found = await repo.candidates(
                 connection,
@@ -209,6 +230,7 @@ class SearchHandlers:
             vectors = await self._embedder.embed([f"{c.heading}\n{c.text}" if c.heading else c.text for c in stale])
             async with self._sessions() as session, session.begin():
                 await repo.open_for_reindex(session)
+                await repo.raise_every_index_version(session)
                 await repo.set_embeddings(session, ids=[c.id for c in stale], vectors=vectors, model=model)
             after, done = stale[-1].id, done + len(stale)
             log.info("reindex_progress", model=model, done=done)

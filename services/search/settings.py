@@ -38,3 +38,6 @@ class SearchSettings(ServiceSettings):
     rrf_k: int = 60
     max_limit: int = 100
     max_query_chars: int = 1000
+    # Results kept per replica, each for as long as its organization's index is unchanged (result_cache.py);
+    # 0 keeps none. A repeated search costs one small statement instead of two searching ones.
+    result_cache_bytes: int = 64 * 1024 * 1024

@@ -389,6 +389,30 @@ async def test_a_deleted_document_never_appears_again(platform: Platform, tenant
         assert doomed not in {h.document_id for h in hits}
 
 
+async def test_a_repeated_search_sees_every_change_to_the_index(platform: Platform, tenants: Any) -> None:
+    # The service keeps results per index version (migration 0007): a repeated search must still see a
+    # document indexed or deleted since, and one organization's kept results never answer another's search.
+    ours, theirs = tenants
+    query = "escalator refurbishment EQ-57"
+    first = await platform.extracted(ours.id, [(None, "Escalator EQ-57 refurbishment starts in March.")])
+    twin = await platform.extracted(theirs.id, [(None, "Escalator EQ-57 refurbishment starts in April.")])
+    await platform.until_indexed(first)
+    await platform.until_indexed(twin)
+    for _ in range(2):
+        assert {h.document_id for h in await platform.search(ours, query, "KEYWORD")} == {first}
+        assert {h.document_id for h in await platform.search(theirs, query, "KEYWORD")} == {twin}
+    second = await platform.extracted(ours.id, [(None, "The EQ-57 escalator refurbishment needs a night crew.")])
+    await platform.until_indexed(second)  # announced after its commit: from here on, search must find it
+    assert {h.document_id for h in await platform.search(ours, query, "KEYWORD")} == {first, second}
+    await platform.deleted(ours.id, first)
+    for _ in range(150):
+        if first not in {h.document_id for h in await platform.search(ours, query, "KEYWORD")}:
+            break
+        await asyncio.sleep(0.2)
+    assert {h.document_id for h in await platform.search(ours, query, "KEYWORD")} == {second}
+    assert {h.document_id for h in await platform.search(theirs, query, "KEYWORD")} == {twin}
+
+
 async def test_reprocessing_replaces_chunks_and_an_older_generation_is_ignored(
     platform: Platform, tenants: Any
 ) -> None:
@@ -418,9 +442,13 @@ async def test_reindex_re_embeds_chunks_of_another_model_and_search_never_mixes_
     paraphrase = "supplier agreement postponed awaiting lawyers approval"
     admin = await asyncpg.connect(platform.deployment.endpoints.database_admin_url)
     try:
-        # As if these vectors came from a model no longer configured.
+        # As if these vectors came from a model no longer configured. A change made by hand raises the
+        # index version like the service's own writes, or the service would go on serving kept results.
         await admin.execute(
             "UPDATE search.chunks SET model = 'old/model' WHERE document_id = $1", uuid.UUID(corpus["vendor"])
+        )
+        await admin.execute(
+            "UPDATE search.index_versions SET version = version + 1 WHERE organization_id = $1", uuid.UUID(ours.id)
         )
         assert corpus["vendor"] not in {h.document_id for h in await platform.search(ours, paraphrase, "SEMANTIC")}
         env = {
