@@ -132,3 +132,41 @@ def test_a_service_role_cannot_read_another_services_schema(deployment: Deployme
                 await conn.close()
 
     run(check())
+
+
+def test_the_lookup_functions_confine_to_their_organization_and_leave_no_tenant(
+    org_factory: Any, deployment: Deployment
+) -> None:
+    # ingest.documents_by_id and search.index_version run in autocommit on pooled connections and set the
+    # tenant themselves: only for their own statement, and only the organization they were given.
+    a, b = org_factory(), org_factory()
+
+    async def check() -> None:
+        conn = await asyncpg.connect(deployment.database_urls["ingest"])
+        try:
+            documents = {}
+            for org in (a, b):
+                async with conn.transaction():
+                    await conn.execute("SELECT set_config('app.current_org_id', $1, true)", org.id)
+                    documents[org.id] = await conn.fetchval(
+                        "INSERT INTO ingest.documents (id, organization_id, title, file_name, content_type, "
+                        "size_bytes, sha256, object_key, status, progress, uploaded_by) VALUES (gen_random_uuid(), "
+                        "$1, 'Plan', 'plan.txt', 'text/plain', 1, repeat('0', 64), 'k', 'COMPLETED', 100, $1) "
+                        "RETURNING id::text",
+                        org.id,
+                    )
+            both = list(documents.values())
+            found = await conn.fetch("SELECT id::text FROM ingest.documents_by_id($1, $2::uuid[])", a.id, both)
+            assert [r["id"] for r in found] == [documents[a.id]]
+            assert not await conn.fetchval("SELECT current_setting('app.current_org_id', true)")
+            assert await conn.fetchval("SELECT count(*) FROM ingest.documents") == 0
+        finally:
+            await conn.close()
+        conn = await asyncpg.connect(deployment.database_urls["search"])
+        try:
+            assert await conn.fetchval("SELECT search.index_version($1)", a.id) >= 0
+            assert not await conn.fetchval("SELECT current_setting('app.current_org_id', true)")
+        finally:
+            await conn.close()
+
+    run(check())

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pmdi.events.v1 import documents_pb2
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
@@ -68,9 +68,16 @@ class IngestHandlers:
     """Upload, read, reprocess and delete documents."""
 
     def __init__(
-        self, *, sessions: async_sessionmaker[AsyncSession], store: ObjectStore, settings: IngestSettings
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        reads: AsyncEngine,
+        store: ObjectStore,
+        settings: IngestSettings,
     ) -> None:
+        """`reads` is the engine in autocommit, for lookups that are one statement (see get_many)."""
         self._sessions = sessions
+        self._reads = reads
         self._store = store
         self._settings = settings
         self._spool_dir = settings.data_dir / "spool"
@@ -210,8 +217,10 @@ class IngestHandlers:
                 wanted.append(str(uuid.UUID(raw)))
         if not wanted:
             return []
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            return await repo.get_documents(session, organization_id=caller.organization_id, document_ids=wanted)
+        # The gateway calls this for every search and answer: one statement in autocommit, not four round
+        # trips of a transaction (migration 0002).
+        async with self._reads.connect() as connection:
+            return await repo.documents_by_id(connection, organization_id=caller.organization_id, document_ids=wanted)
 
     async def list(self, *, caller: Identity, first: int, after: str | None, status: Status | None) -> DocumentPage:
         if first < 1 or first > MAX_PAGE_SIZE:

@@ -1,12 +1,13 @@
-"""Ingest queries. Functions take the session of a transaction the use case owns; none commits."""
+"""Ingest queries. Functions take the session of a transaction the use case owns, and none commits;
+`documents_by_id` takes an autocommit connection and is its own transaction."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.ingest import tables
 from services.ingest.domain import Document, Status
@@ -62,10 +63,13 @@ async def is_deleted(session: AsyncSession, *, organization_id: str, document_id
     return row is not None and row.deleted_at is not None
 
 
-async def get_documents(session: AsyncSession, *, organization_id: str, document_ids: list[str]) -> list[Document]:
-    rows = await session.execute(
-        select(d).where(d.c.organization_id == organization_id, d.c.id.in_(document_ids), _live)
-    )
+async def documents_by_id(
+    connection: AsyncConnection, *, organization_id: str, document_ids: list[str]
+) -> list[Document]:
+    """The organization's live documents among `document_ids`, in one call of ingest.documents_by_id
+    (migration 0002), which sets the tenant for its own statement: run it in autocommit."""
+    statement = text("SELECT * FROM ingest.documents_by_id(CAST(:org AS uuid), CAST(:ids AS uuid[]))")
+    rows = await connection.execute(statement, {"org": organization_id, "ids": document_ids})
     return [_to_document(r) for r in rows]
 
 

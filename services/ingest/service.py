@@ -69,7 +69,12 @@ async def start(stack: AsyncExitStack, settings: IngestSettings) -> None:
 
     stop_tasks_on_exit(stack, stop, tasks)
 
-    handlers = IngestHandlers(sessions=sessions, store=store, settings=settings)
+    handlers = IngestHandlers(
+        sessions=sessions,
+        reads=engine.execution_options(isolation_level="AUTOCOMMIT"),
+        store=store,
+        settings=settings,
+    )
     servicer = IngestRpc(handlers)
     server, _, port = await start_grpc_server(
         host=settings.grpc_host,
