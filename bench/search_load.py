@@ -166,9 +166,11 @@ async def register(base_url: str) -> tuple[str, str]:
 
 async def load(
     url: str, organizations: list[str], total: int, texts: list[str], vectors: list[list[float]], model: str
-) -> None:
-    """Bulk-load `total` chunks, documents of 20 chunks, each organization its own sample of the corpus.
-    The HNSW index is dropped first: it is built, and timed, per parameter set below."""
+) -> dict[str, list[str]]:
+    """Bulk-load `total` chunks, documents of 20 chunks, each organization its own sample of the corpus;
+    return each organization's document ids. The HNSW index is dropped first: it is built, and timed, per
+    parameter set below."""
+    by_organization: dict[str, list[str]] = {}
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(f"DROP INDEX IF EXISTS {HNSW_INDEX}")
@@ -181,7 +183,7 @@ async def load(
                 if per_org <= len(texts)
                 else [rng.randrange(len(texts)) for _ in range(per_org)]
             )
-            documents = [str(uuid.uuid4()) for _ in range(0, per_org, 20)]
+            documents = by_organization[org] = [str(uuid.uuid4()) for _ in range(0, per_org, 20)]
             rows = [
                 (org, documents[k // 20], 1, k % 20, None, 0, len(texts[i]), None, texts[i], model, str(vectors[i]))
                 for k, i in enumerate(picks)
@@ -194,7 +196,34 @@ async def load(
                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::vector)",
                     rows,
                 )
+                # As the service's own writes do (migration 0007): results kept before this are stale.
+                await conn.execute(
+                    "INSERT INTO search.index_versions AS v (organization_id, version) VALUES ($1, 1) "
+                    "ON CONFLICT (organization_id) DO UPDATE SET version = v.version + 1",
+                    org,
+                )
         await conn.execute("ANALYZE search.chunks")
+    finally:
+        await conn.close()
+    return by_organization
+
+
+async def add_documents(url: str, org: str, documents: list[str]) -> None:
+    """The documents behind the chunks, in ingest, as processed uploads: the gateway attaches each hit's
+    document and leaves out hits whose document it cannot find."""
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.current_org_id', $1, true)", org)
+            await conn.executemany(
+                "INSERT INTO ingest.documents (id, organization_id, title, file_name, content_type, size_bytes, "
+                "sha256, object_key, status, progress, uploaded_by) "
+                "VALUES ($1, $2, $3, $4, 'text/plain', 1000, repeat('0', 64), $5, 'COMPLETED', 100, $2)",
+                [
+                    (doc, org, f"Status report {n}", f"report-{n}.txt", f"bench/{doc}")
+                    for n, doc in enumerate(documents)
+                ],
+            )
     finally:
         await conn.close()
 
@@ -251,10 +280,25 @@ async def recall(url: str, org: str, queries: list[list[float]], ef_search: int)
     return {"recall_at_10": round(found / (10 * len(queries)), 3), "p50_ms": round(percentile(timings, 0.5) * 1000, 2)}
 
 
+def words_of_the_corpus() -> list[str]:
+    return sorted({w.lower() for s in sentences() for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", s)})
+
+
 async def grpc_latency(
     address: str, token: str, clients: int, seconds: float, *, unique: bool = False
 ) -> dict[str, float]:
-    """HYBRID through gRPC; `unique` makes every query new, so each one is embedded (no cache hit)."""
+    """HYBRID through gRPC. Repeated queries (QUERIES in turn) are served from the results the search
+    service keeps after their first search; `unique` makes every query one never asked before, two to five
+    words of the corpus as a person might type them, so each is embedded and searched."""
+    vocabulary = words_of_the_corpus()
+    asked: set[str] = set()
+
+    def new_query(rng: random.Random) -> str:
+        while (query := " ".join(rng.sample(vocabulary, rng.randint(2, 5)))) in asked:
+            pass
+        asked.add(query)
+        return query
+
     channel = grpc.aio.insecure_channel(address)
     stub = search_pb2_grpc.SearchServiceStub(channel)
     metadata = (("authorization", f"Bearer {token}"),)
@@ -262,12 +306,12 @@ async def grpc_latency(
     deadline = time.perf_counter() + seconds
 
     async def client(index: int) -> None:
-        n = index
+        n, rng = index, random.Random(f"{index}-{seconds}-{clients}")
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             await stub.Search(
                 search_pb2.SearchRequest(
-                    query=QUERIES[n % len(QUERIES)] + (f" {index} {n}" if unique else ""),
+                    query=new_query(rng) if unique else QUERIES[n % len(QUERIES)],
                     mode=search_pb2.SEARCH_MODE_HYBRID,
                     limit=10,
                 ),
@@ -287,7 +331,19 @@ async def grpc_latency(
 
 
 def gateway_latency(base_url: str, token: str, clients: int, seconds: float) -> dict[str, float]:
-    query = "query($q: String!) { search(query: $q, limit: 10) { score chunkIndex document { id } } }"
+    query = (
+        "query($q: String!) { search(query: $q, limit: 10) { score snippet chunkIndex page semanticRank "
+        "keywordRank document { id title status } } }"
+    )
+    # What every request of the run returns: ten hits, each with its document (not an empty list).
+    sample = httpx.post(
+        f"{base_url}/graphql",
+        json={"query": query, "variables": {"q": QUERIES[0]}},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()
+    hits = sample["data"]["search"]
+    assert len(hits) == 10 and all(h["document"]["title"] for h in hits), sample
     lines = [f"Bearer {token}\t" + json.dumps({"query": query, "variables": {"q": q}}) for q in QUERIES]
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
         handle.write("\n".join(lines) + "\n")
@@ -353,7 +409,8 @@ def main() -> None:
         token, org = asyncio.run(register(deployment.gateway_url))
         organizations = [org] + [str(uuid.uuid4()) for _ in range(args.organizations - 1)]
         url = deployment.database_urls["search"]
-        asyncio.run(load(url, organizations, args.chunks, texts, vectors, embedder.model_name))
+        documents = asyncio.run(load(url, organizations, args.chunks, texts, vectors, embedder.model_name))
+        asyncio.run(add_documents(deployment.database_urls["ingest"], org, documents[org]))
         query_vectors = asyncio.run(embedder.embed(make_chunks(100, seed=99)))
         hnsw: dict[str, dict[str, object]] = {}
         for pair in args.hnsw.split(","):
@@ -369,7 +426,7 @@ def main() -> None:
             asyncio.run(build_index(url, 16, 128))
         asyncio.run(grpc_latency(deployment.grpc_addresses["search"], token, 2, 3))
         single = asyncio.run(grpc_latency(deployment.grpc_addresses["search"], token, 1, args.seconds, unique=True))
-        services = {name: launcher.processes[name].pid for name in ("search", "gateway")}
+        services = {name: launcher.processes[name].pid for name in ("search", "gateway", "ingest")}
 
         def metered(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
             with CpuMeter(services) as meter:
@@ -392,7 +449,7 @@ def main() -> None:
         "chunks": args.chunks,
         "organizations": args.organizations,
         "unique_chunks": len(texts),
-        "embedding": {"model": embedder.model_name, **embedding},
+        "embedding": {"model": embedder.model_name, "precision": embedder.precision, **embedding},
         "hnsw_by_m_ef_construction": hnsw,
         "hybrid_grpc_1_client_unique_queries": single,
         "hybrid_grpc_20_clients_repeated_queries": via_grpc,
