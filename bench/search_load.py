@@ -99,6 +99,18 @@ def measure_throughput(embedder: LocalEmbedder, texts: list[str]) -> float:
     return round(len(texts) / (time.perf_counter() - started), 1)
 
 
+def machine_speed_ms() -> float:
+    """Milliseconds for a fixed piece of pure-Python work, best of five. This VM's speed varies by up to a
+    factor of two within an hour (shared host); the same search cost 1.0 ms of CPU in one run and 2.0 ms in
+    another. Compare runs by this, or by CPU per query, not by throughput alone."""
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        timings.append(time.perf_counter() - started)
+    return round(min(timings) * 1000, 1)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))]
@@ -425,6 +437,7 @@ def main() -> None:
         if pair != "16:128":
             asyncio.run(build_index(url, 16, 128))
         asyncio.run(grpc_latency(deployment.grpc_addresses["search"], token, 2, 3))
+        speed_before = machine_speed_ms()
         single = asyncio.run(grpc_latency(deployment.grpc_addresses["search"], token, 1, args.seconds, unique=True))
         services = {name: launcher.processes[name].pid for name in ("search", "gateway", "ingest")}
 
@@ -441,6 +454,7 @@ def main() -> None:
             if args.skip_gateway
             else metered(lambda: gateway_latency(deployment.gateway_url, token, 20, args.seconds))
         )
+        speed_after = machine_speed_ms()
     finally:
         launcher.stop(stack=True)
     result = {
@@ -449,6 +463,7 @@ def main() -> None:
         "chunks": args.chunks,
         "organizations": args.organizations,
         "unique_chunks": len(texts),
+        "machine_speed_ms_before_and_after_latency_runs": [speed_before, speed_after],
         "embedding": {"model": embedder.model_name, "precision": embedder.precision, **embedding},
         "hnsw_by_m_ef_construction": hnsw,
         "hybrid_grpc_1_client_unique_queries": single,
