@@ -208,12 +208,6 @@ async def load(
                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::vector)",
                     rows,
                 )
-                # As the service's own writes do (migration 0007): results kept before this are stale.
-                await conn.execute(
-                    "INSERT INTO search.index_versions AS v (organization_id, version) VALUES ($1, 1) "
-                    "ON CONFLICT (organization_id) DO UPDATE SET version = v.version + 1",
-                    org,
-                )
         await conn.execute("ANALYZE search.chunks")
     finally:
         await conn.close()

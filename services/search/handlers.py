@@ -108,7 +108,6 @@ class SearchHandlers:
             stored = await repo.stored_generation(session, organization_id=org, document_id=doc)
             if stored is not None and stored > generation:
                 return
-            await repo.raise_index_version(session, organization_id=org)
             rows = await repo.replace_chunks(
                 session,
                 organization_id=org,
@@ -145,7 +144,6 @@ class SearchHandlers:
         org, doc = header.organization_id, header.document_id
         async with tenant_transaction(self._sessions, org) as session:
             await repo.lock_document(session, document_id=doc)
-            await repo.raise_index_version(session, organization_id=org)
             await repo.mark_deleted(session, organization_id=org, document_id=doc)
             await repo.delete_document(session, organization_id=org, document_id=doc)
             if self._external_keyword is not None:
@@ -230,7 +228,6 @@ class SearchHandlers:
             vectors = await self._embedder.embed([f"{c.heading}\n{c.text}" if c.heading else c.text for c in stale])
             async with self._sessions() as session, session.begin():
                 await repo.open_for_reindex(session)
-                await repo.raise_every_index_version(session)
                 await repo.set_embeddings(session, ids=[c.id for c in stale], vectors=vectors, model=model)
             after, done = stale[-1].id, done + len(stale)
             log.info("reindex_progress", model=model, done=done)

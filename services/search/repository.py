@@ -116,26 +116,9 @@ async def mark_deleted(session: AsyncSession, *, organization_id: str, document_
     )
 
 
-async def raise_index_version(session: AsyncSession, *, organization_id: str) -> None:
-    """Mark the organization's chunks as changed by this transaction (migration 0007). Taken first in a
-    writing transaction: the row lock then orders writers the same way everywhere (no deadlock with the
-    re-index, which raises every version before it touches chunks)."""
-    await session.execute(
-        text(
-            "INSERT INTO search.index_versions AS v (organization_id, version) VALUES (:org, 1) "
-            "ON CONFLICT (organization_id) DO UPDATE SET version = v.version + 1"
-        ),
-        {"org": organization_id},
-    )
-
-
-async def raise_every_index_version(session: AsyncSession) -> None:
-    """The re-index changes chunks of every organization (re-index transaction only)."""
-    await session.execute(text("UPDATE search.index_versions SET version = version + 1"))
-
-
 async def index_version(connection: AsyncConnection, *, organization_id: str) -> int:
-    """The organization's index version: results computed after reading it stay valid while it is unchanged."""
+    """The organization's index version, which every change to its chunks raises (migration 0007's triggers):
+    results computed after reading it stay valid while it is unchanged."""
     statement = text("SELECT search.index_version(CAST(:org AS uuid))")
     return int((await connection.execute(statement, {"org": organization_id})).scalar_one())
 

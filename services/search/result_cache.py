@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 Result = TypeVar("Result")
+# Bytes of an entry beyond its query, document ids and results: the key, the entry and the dictionary slot.
+ENTRY_OVERHEAD = 400
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class _Entry(Generic[Result]):
 
 class ResultCache(Generic[Result]):
     def __init__(self, *, max_bytes: int, size_of: Callable[[Result], int]) -> None:
-        """`size_of` estimates one result's bytes; `max_bytes` 0 keeps nothing."""
+        """`size_of` estimates one result's bytes; every entry also counts its key. `max_bytes` 0 keeps nothing."""
         self._max_bytes = max_bytes
         self._size_of = size_of
         self._entries: OrderedDict[ResultKey, _Entry[Result]] = OrderedDict()
@@ -49,20 +51,22 @@ class ResultCache(Generic[Result]):
         return self._bytes
 
     def get(self, key: ResultKey, version: int) -> tuple[Result, ...] | None:
-        """The results stored for `key` at `version`, or None. An entry of another version is dropped: the
-        version has moved on and never comes back."""
+        """The results stored for `key` at `version`, or None."""
         entry = self._entries.get(key)
         if entry is None:
             return None
         if entry.version != version:
-            self._drop(key)
-            return None
+            if entry.version < version:
+                self._drop(key)  # stale for good: versions only grow
+            return None  # newer than what this search read: another search may still use it
         self._entries.move_to_end(key)
         return entry.results
 
     def put(self, key: ResultKey, version: int, results: Sequence[Result]) -> None:
         """Keep `results`, computed from what was read after the organization's version was `version`."""
-        size = sum(self._size_of(result) for result in results)
+        # The key counts too: a search that found nothing is an entry all the same.
+        size = ENTRY_OVERHEAD + len(key.query) + 40 * len(key.document_ids)
+        size += sum(self._size_of(result) for result in results)
         if size > self._max_bytes:
             return
         kept = self._entries.get(key)

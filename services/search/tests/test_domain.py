@@ -21,7 +21,7 @@ from services.search.domain import (
     stem,
 )
 from services.search.embeddings import QueryEncoder
-from services.search.result_cache import ResultCache, ResultKey
+from services.search.result_cache import ENTRY_OVERHEAD, ResultCache, ResultKey
 
 
 def test_rrf_scores_a_chunk_in_both_lists_above_one_in_either() -> None:
@@ -199,30 +199,47 @@ def _key(query: str, organization_id: str = "org-a") -> ResultKey:
     return ResultKey(organization_id, "model", "HYBRID", query, 10, ())
 
 
+ENTRY = ENTRY_OVERHEAD + 1  # an entry for a one-letter query, before its results
+
+
 def test_kept_results_serve_only_their_own_index_version() -> None:
-    cache: ResultCache[str] = ResultCache(max_bytes=100, size_of=len)
+    cache: ResultCache[str] = ResultCache(max_bytes=10_000, size_of=len)
     cache.put(_key("q"), 3, ["abc"])
     assert cache.get(_key("q"), 3) == ("abc",)
     assert cache.get(_key("q", "org-b"), 3) is None
+    assert cache.get(_key("q"), 2) is None  # a search that read an older version: not served, still kept
+    assert cache.get(_key("q"), 3) == ("abc",)
     assert cache.get(_key("q"), 4) is None  # the index changed: the entry is gone for good
     assert cache.get(_key("q"), 3) is None
     assert cache.bytes == 0
 
 
 def test_older_results_never_replace_newer_ones() -> None:
-    cache: ResultCache[str] = ResultCache(max_bytes=100, size_of=len)
+    cache: ResultCache[str] = ResultCache(max_bytes=10_000, size_of=len)
     cache.put(_key("q"), 5, ["new"])
     cache.put(_key("q"), 4, ["old"])  # a slower search that read the version before the change
     assert cache.get(_key("q"), 5) == ("new",)
 
 
 def test_kept_results_stay_within_their_byte_budget_least_recently_used_out() -> None:
-    cache: ResultCache[str] = ResultCache(max_bytes=10, size_of=len)
+    cache: ResultCache[str] = ResultCache(max_bytes=2 * ENTRY + 10, size_of=len)
     cache.put(_key("a"), 1, ["aaaa"])
     cache.put(_key("b"), 1, ["bbbb"])
     assert cache.get(_key("a"), 1) == ("aaaa",)  # now b is the least recently used
     cache.put(_key("c"), 1, ["cccc"])
     assert cache.get(_key("b"), 1) is None
     assert cache.get(_key("a"), 1) == ("aaaa",) and cache.get(_key("c"), 1) == ("cccc",)
-    cache.put(_key("big"), 1, ["x" * 11])  # larger than the whole budget: not kept, nothing evicted
-    assert cache.get(_key("big"), 1) is None and cache.bytes == 8
+    cache.put(_key("d"), 1, ["x" * (ENTRY + 11)])  # larger than the whole budget: not kept, nothing evicted
+    assert cache.get(_key("d"), 1) is None and cache.bytes == 2 * (ENTRY + 4)
+
+
+def test_searches_that_found_nothing_count_against_the_budget_too() -> None:
+    cache: ResultCache[str] = ResultCache(max_bytes=100 * ENTRY, size_of=len)
+    for n in range(10_000):
+        cache.put(_key(f"{n:05d}"), 1, [])
+    assert cache.get(_key("00000"), 1) is None  # evicted long ago: empty results are not free
+    assert cache.get(_key("09999"), 1) == ()
+    assert cache.bytes <= 100 * ENTRY + 400
+    off: ResultCache[str] = ResultCache(max_bytes=0, size_of=len)
+    off.put(_key("q"), 1, [])
+    assert off.get(_key("q"), 1) is None and off.bytes == 0

@@ -43,5 +43,5 @@ async def test_bfloat16_vectors_agree_with_float32_ones() -> None:
 
 
 def test_an_unknown_precision_is_refused() -> None:
-    with pytest.raises(ValueError, match="float16"):
+    with pytest.raises(ValueError, match="precision 'float16'"):
         LocalEmbedder(precision="float16")

@@ -442,13 +442,10 @@ async def test_reindex_re_embeds_chunks_of_another_model_and_search_never_mixes_
     paraphrase = "supplier agreement postponed awaiting lawyers approval"
     admin = await asyncpg.connect(platform.deployment.endpoints.database_admin_url)
     try:
-        # As if these vectors came from a model no longer configured. A change made by hand raises the
-        # index version like the service's own writes, or the service would go on serving kept results.
+        # As if these vectors came from a model no longer configured. An edit by hand raises the index version
+        # like the service's own writes (migration 0007's triggers), so no kept result outlives it.
         await admin.execute(
             "UPDATE search.chunks SET model = 'old/model' WHERE document_id = $1", uuid.UUID(corpus["vendor"])
-        )
-        await admin.execute(
-            "UPDATE search.index_versions SET version = version + 1 WHERE organization_id = $1", uuid.UUID(ours.id)
         )
         assert corpus["vendor"] not in {h.document_id for h in await platform.search(ours, paraphrase, "SEMANTIC")}
         env = {

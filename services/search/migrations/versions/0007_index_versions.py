@@ -3,11 +3,15 @@
 Revision ID: 0007
 Revises: 0006
 
-Every transaction that changes an organization's chunks (indexing, deleting, re-embedding) raises its
-version in the same transaction, so a reader that sees version v sees exactly the chunks of version v. A
-search result computed after reading v is therefore valid for as long as the version is still v; the
-search service keeps such results in memory (services/search/result_cache.py) and checks the version with
-one call of `search.index_version` before serving one.
+Triggers on search.chunks raise the version of every organization a statement changed, in that statement's
+transaction: indexing, deleting, re-embedding, and edits by hand or by an older replica during a rolling
+deploy alike. So once a reader sees version v, every change it cannot see yet comes with a version above v.
+A search reads the version (one call of `search.index_version`) before it reads any chunk, so the results it
+computes reflect v or something newer; the search service keeps them in memory under v
+(services/search/result_cache.py) and serves them only while the version is still v.
+
+Lock order: a writer locks chunk rows, then (at the end of its statement) its organizations' version rows,
+in organization order; no writer waits for a chunk while holding a version row of another organization.
 """
 
 from alembic import op
@@ -34,6 +38,23 @@ $$
 """
 
 
+RAISE_INDEX_VERSIONS = """
+CREATE FUNCTION search.raise_index_versions() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    INSERT INTO search.index_versions AS v (organization_id, version)
+    SELECT DISTINCT organization_id, 1 FROM changed ORDER BY organization_id
+    ON CONFLICT (organization_id) DO UPDATE SET version = v.version + 1;
+    RETURN NULL;
+END
+$$
+"""
+
+# One trigger per event: a trigger with transition tables takes one event (the table name differs).
+TRIGGERS = {"insert": "NEW", "update": "NEW", "delete": "OLD"}
+
+
 def upgrade() -> None:
     op.execute("""
         CREATE TABLE search.index_versions (
@@ -42,7 +63,7 @@ def upgrade() -> None:
         )""")
     for statement in tenant_isolation_sql("search.index_versions"):
         op.execute(statement)
-    # The re-index command re-embeds chunks of every organization and raises every version.
+    # The re-index command updates chunks of every organization, so its trigger raises their versions.
     op.execute(
         "CREATE POLICY reindex_access ON search.index_versions "
         f"USING (current_setting('{REINDEX_SETTING}', true) = 'on')"
@@ -54,8 +75,17 @@ def upgrade() -> None:
         "SELECT DISTINCT organization_id, 1 FROM search.chunks"
     )
     op.execute(INDEX_VERSION)
+    op.execute(RAISE_INDEX_VERSIONS)
+    for event, rows in TRIGGERS.items():
+        op.execute(
+            f"CREATE TRIGGER chunks_{event}_raises_index_versions AFTER {event.upper()} ON search.chunks "
+            f"REFERENCING {rows} TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION search.raise_index_versions()"
+        )
 
 
 def downgrade() -> None:
+    for event in TRIGGERS:
+        op.execute(f"DROP TRIGGER IF EXISTS chunks_{event}_raises_index_versions ON search.chunks")
+    op.execute("DROP FUNCTION IF EXISTS search.raise_index_versions()")
     op.execute("DROP FUNCTION IF EXISTS search.index_version(uuid)")
     op.execute("DROP TABLE IF EXISTS search.index_versions")
