@@ -123,11 +123,17 @@ async def consume(
         filter_subjects=subjects if len(subjects) > 1 else None,
         max_ack_pending=64,
     )
-    subscription = await js.pull_subscribe(
-        subjects[0] if len(subjects) == 1 else "", durable=durable, config=config, stream=DOCUMENTS_STREAM
-    )
+    # Nothing here may end the loop but `stop`: a consumer task that died (NATS restarting while it
+    # subscribed, or while it acked) would leave its messages undelivered and its documents hanging while
+    # the process looked healthy. So the subscription is made inside the retry, and a lost ack is logged:
+    # JetStream delivers that message again after `ack_wait_s`, and every handler is idempotent.
+    subscription = None
     while not stop.is_set():
         try:
+            if subscription is None:
+                subscription = await js.pull_subscribe(
+                    subjects[0] if len(subjects) == 1 else "", durable=durable, config=config, stream=DOCUMENTS_STREAM
+                )
             messages = await subscription.fetch(batch, timeout=1)
         except (FetchTimeoutError, TimeoutError):
             continue
@@ -136,7 +142,10 @@ async def consume(
             await asyncio.sleep(0.5)
             continue
         for message in messages:
-            await _handle(message, handler, durable=durable, max_deliver=max_deliver, on_give_up=on_give_up)
+            try:
+                await _handle(message, handler, durable=durable, max_deliver=max_deliver, on_give_up=on_give_up)
+            except Exception as exc:  # noqa: BLE001 - the ack or nak was lost; the message comes back
+                log.warning("ack_failed", durable=durable, error=str(exc))
 
 
 async def _handle(
