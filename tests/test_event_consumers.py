@@ -4,7 +4,6 @@ NATS server, so stopping it disturbs nothing else."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from pathlib import Path
 
@@ -12,16 +11,11 @@ from nats.js import JetStreamContext
 
 from services.common import events, subjects
 from services.common.embedded import nats_server
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.platform import free_port
 
 
 async def test_a_consumer_that_could_not_subscribe_keeps_trying_until_nats_is_back(tmp_path: Path) -> None:
-    port, data, log = _free_port(), tmp_path / "nats", tmp_path / "nats.log"
+    port, data, log = free_port(), tmp_path / "nats", tmp_path / "nats.log"
     nats_server.start(data, port=port, log=log)
     nc = await events.connect(f"nats://127.0.0.1:{port}", name="consumer-test")
     try:
