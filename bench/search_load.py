@@ -37,8 +37,9 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 from pmdi.search.v1 import search_pb2, search_pb2_grpc  # noqa: E402 - after the path set-up above
 
 from services.search.embeddings import LocalEmbedder  # noqa: E402
+from tests.support.database import tenant_connection  # noqa: E402
+from tests.support.gold import gold_sentences  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "search_load.json"
 CACHE = Path(__file__).resolve().parent / ".cache"
 LUA = Path(__file__).resolve().parent / "lua" / "graphql_bodies.lua"
@@ -60,17 +61,8 @@ QUERIES = [
 ]
 
 
-def sentences() -> list[str]:
-    gold = ROOT / "tests" / "data" / "gold"
-    # The annotated documents only (each has its .json), not the README about them.
-    text = "\n".join(
-        p.read_text() for p in sorted(gold.iterdir()) if p.suffix != ".json" and p.with_suffix(".json").exists()
-    )
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if len(s.split()) >= 5]
-
-
 def make_chunks(count: int, seed: int = 7) -> list[str]:
-    pool = sentences()
+    pool = gold_sentences()
     rng = random.Random(seed)
     return [" ".join(rng.sample(pool, k=rng.randint(2, 5))) + f" (ref {i})" for i in range(count)]
 
@@ -217,21 +209,13 @@ async def load(
 async def add_documents(url: str, org: str, documents: list[str]) -> None:
     """The documents behind the chunks, in ingest, as processed uploads: the gateway attaches each hit's
     document and leaves out hits whose document it cannot find."""
-    conn = await asyncpg.connect(url)
-    try:
-        async with conn.transaction():
-            await conn.execute("SELECT set_config('app.current_org_id', $1, true)", org)
-            await conn.executemany(
-                "INSERT INTO ingest.documents (id, organization_id, title, file_name, content_type, size_bytes, "
-                "sha256, object_key, status, progress, uploaded_by) "
-                "VALUES ($1, $2, $3, $4, 'text/plain', 1000, repeat('0', 64), $5, 'COMPLETED', 100, $2)",
-                [
-                    (doc, org, f"Status report {n}", f"report-{n}.txt", f"bench/{doc}")
-                    for n, doc in enumerate(documents)
-                ],
-            )
-    finally:
-        await conn.close()
+    async with tenant_connection(url, org) as conn:
+        await conn.executemany(
+            "INSERT INTO ingest.documents (id, organization_id, title, file_name, content_type, size_bytes, "
+            "sha256, object_key, status, progress, uploaded_by) "
+            "VALUES ($1, $2, $3, $4, 'text/plain', 1000, repeat('0', 64), $5, 'COMPLETED', 100, $2)",
+            [(doc, org, f"Status report {n}", f"report-{n}.txt", f"bench/{doc}") for n, doc in enumerate(documents)],
+        )
 
 
 async def build_index(url: str, m: int, ef_construction: int) -> float:
@@ -287,7 +271,7 @@ async def recall(url: str, org: str, queries: list[list[float]], ef_search: int)
 
 
 def words_of_the_corpus() -> list[str]:
-    return sorted({w.lower() for s in sentences() for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", s)})
+    return sorted({w.lower() for s in gold_sentences() for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", s)})
 
 
 async def grpc_latency(

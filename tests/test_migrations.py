@@ -17,6 +17,7 @@ from alembic import command
 from services.common.migrations import alembic_config
 from services.common.provisioning import SERVICE_SCHEMAS, provision_database
 from services.launcher import REPO_ROOT, Deployment
+from tests.support.database import tenant_connection
 
 
 def _alembic(service: str, url: str, verb: str, revision: str) -> None:
@@ -71,27 +72,17 @@ def test_search_chunks_survive_down_and_up_through_partitioning(scratch: dict[st
     vector = "[" + ",".join(["0.05"] * 384) + "]"
 
     async def add_chunks() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            async with conn.transaction():
-                await conn.execute("SELECT set_config('app.current_org_id', $1, true)", org)
-                await conn.executemany(
-                    "INSERT INTO search.chunks (organization_id, document_id, generation, chunk_index, "
-                    "start_offset, end_offset, text, model, embedding) "
-                    "VALUES ($1, $2, 1, $3, 0, 40, $4, 'local/all-MiniLM-L6-v2', $5::vector)",
-                    [(org, uuid.uuid4(), n, f"Turbine inspection report number {n}", vector) for n in range(3)],
-                )
-        finally:
-            await conn.close()
+        async with tenant_connection(url, org) as conn:
+            await conn.executemany(
+                "INSERT INTO search.chunks (organization_id, document_id, generation, chunk_index, "
+                "start_offset, end_offset, text, model, embedding) "
+                "VALUES ($1, $2, 1, $3, 0, 40, $4, 'local/all-MiniLM-L6-v2', $5::vector)",
+                [(org, uuid.uuid4(), n, f"Turbine inspection report number {n}", vector) for n in range(3)],
+            )
 
     async def chunk_texts() -> list[str]:
-        conn = await asyncpg.connect(url)
-        try:
-            async with conn.transaction():
-                await conn.execute("SELECT set_config('app.current_org_id', $1, true)", org)
-                return sorted(r["text"] for r in await conn.fetch("SELECT text FROM search.chunks"))
-        finally:
-            await conn.close()
+        async with tenant_connection(url, org) as conn:
+            return sorted(r["text"] for r in await conn.fetch("SELECT text FROM search.chunks"))
 
     asyncio.run(add_chunks())
     before = asyncio.run(chunk_texts())

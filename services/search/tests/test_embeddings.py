@@ -3,13 +3,11 @@ in one precision are searched with queries embedded in the other (a deployment m
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
-from services.launcher import REPO_ROOT
 from services.search.embeddings import LocalEmbedder
+from tests.support.gold import gold_sentences
 
 QUERIES = [
     "vendor contract delayed",
@@ -21,14 +19,8 @@ QUERIES = [
 ]
 
 
-def _sentences() -> list[str]:
-    gold = REPO_ROOT / "tests" / "data" / "gold"
-    text = "\n".join(p.read_text() for p in sorted(gold.glob("*.md")))
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if len(s.split()) >= 6][:300]
-
-
 async def test_bfloat16_vectors_agree_with_float32_ones() -> None:
-    documents = _sentences()
+    documents = gold_sentences(min_words=6)[:300]
     assert len(documents) >= 100
     full = np.asarray(await LocalEmbedder(precision="float32").embed(documents + QUERIES))
     half = np.asarray(await LocalEmbedder(precision="bfloat16").embed(documents + QUERIES))
