@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -136,27 +137,23 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
-    launcher = None
     base_url = args.url
-    if base_url is None:
-        from tests.platform import launcher_on_free_ports
+    with ExitStack() as started_here:
+        if base_url is None:
+            from tests.platform import launcher_on_free_ports
 
-        launcher = launcher_on_free_ports(
-            Path(tempfile.mkdtemp(prefix="pmdi-bench-")),
-            # Measure throughput, not the limiter: every bench client comes from 127.0.0.1.
-            {
-                "PMDI_RATE_LIMIT_PER_USER": "1000000",
-                "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000",
-                "PMDI_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",
-                "PMDI_LOG_LEVEL": "WARNING",
-            },
-        )
-        base_url = launcher.start().gateway_url
-    try:
+            launcher = launcher_on_free_ports(
+                Path(tempfile.mkdtemp(prefix="pmdi-bench-")),
+                # Measure throughput, not the limiter: every bench client comes from 127.0.0.1.
+                {
+                    "PMDI_RATE_LIMIT_PER_USER": "1000000",
+                    "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000",
+                    "PMDI_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",
+                    "PMDI_LOG_LEVEL": "WARNING",
+                },
+            )
+            base_url = started_here.enter_context(launcher.running()).gateway_url
         result = run(base_url, args.clients, args.seconds)
-    finally:
-        if launcher is not None:
-            launcher.stop(stack=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

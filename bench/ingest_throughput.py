@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -121,24 +122,23 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--gateway-pid", type=int)
     args = parser.parse_args()
-    launcher = None
     base_url, gateway_pid = args.url, args.gateway_pid
-    if base_url is None:
-        from tests.platform import launcher_on_free_ports
+    with ExitStack() as started_here:
+        if base_url is None:
+            from tests.platform import launcher_on_free_ports
 
-        launcher = launcher_on_free_ports(
-            Path(tempfile.mkdtemp(prefix="pmdi-bench-")),
-            {
-                "PMDI_EXTRACTION_WORKERS": "2",
-                "PMDI_PIPELINE_STAGES": "[]",  # upload -> extraction -> chunks, as the issue measures
-                "PMDI_RATE_LIMIT_PER_USER": "1000000",
-                "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000",
-                "PMDI_LOG_LEVEL": "WARNING",
-            },
-        )
-        deployment = launcher.start()
-        base_url, gateway_pid = deployment.gateway_url, launcher.processes["gateway"].pid
-    try:
+            launcher = launcher_on_free_ports(
+                Path(tempfile.mkdtemp(prefix="pmdi-bench-")),
+                {
+                    "PMDI_EXTRACTION_WORKERS": "2",
+                    "PMDI_PIPELINE_STAGES": "[]",  # upload -> extraction -> chunks, as the issue measures
+                    "PMDI_RATE_LIMIT_PER_USER": "1000000",
+                    "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000",
+                    "PMDI_LOG_LEVEL": "WARNING",
+                },
+            )
+            deployment = started_here.enter_context(launcher.running())
+            base_url, gateway_pid = deployment.gateway_url, launcher.processes["gateway"].pid
         token = register(base_url)
         result = {
             "benchmark": "ingest_throughput",
@@ -149,9 +149,6 @@ def main() -> None:
             "upload_memory": upload_memory(base_url, token, gateway_pid) if gateway_pid else None,
             "target": {"documents_per_minute": 120, "gateway_rss_growth_mb": 64},
         }
-    finally:
-        if launcher is not None:
-            launcher.stop(stack=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -394,8 +394,7 @@ def main() -> None:
             "PMDI_LOG_LEVEL": "WARNING",
         },
     )
-    deployment = launcher.start()
-    try:
+    with launcher.running() as deployment:
         token, org = asyncio.run(register(deployment.gateway_url))
         organizations = [org] + [str(uuid.uuid4()) for _ in range(args.organizations - 1)]
         url = deployment.database_urls["search"]
@@ -433,8 +432,6 @@ def main() -> None:
             else metered(lambda: gateway_latency(deployment.gateway_url, token, 20, args.seconds))
         )
         speed_after = machine_speed_ms()
-    finally:
-        launcher.stop(stack=True)
     result = {
         "benchmark": "search_load",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -170,13 +170,10 @@ def main() -> None:
         # Only search should spend CPU: analysis is not part of this measurement.
         {"PMDI_LOG_LEVEL": "WARNING", "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000"},
     )
-    deployment = launcher.start()
-    try:
+    with launcher.running() as deployment:
         token, org = asyncio.run(register(deployment.gateway_url))
         by_document, index_s = asyncio.run(index_corpus(deployment, org, corpus))
         scores = asyncio.run(evaluate(deployment.grpc_addresses["search"], token, queries, qrels, by_document))
-    finally:
-        launcher.stop(stack=True)
     result = {
         "benchmark": "search_quality",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

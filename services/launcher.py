@@ -10,9 +10,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 import grpc
 import httpx
@@ -75,6 +77,20 @@ class Launcher:
             database_urls=database_urls,
             data_dir=self.data_dir,
         )
+
+    @contextmanager
+    def running(self) -> Iterator[Deployment]:
+        """The platform, started, and stopped with its stack when the block ends: also when start-up fails
+        half-way, and when the process is told to terminate. SIGTERM ends the block as Ctrl-C would (by
+        default it ends Python without unwinding, which left a killed benchmark's services running)."""
+        previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+        try:
+            yield self.start()
+        finally:
+            try:
+                self.stop(stack=True)
+            finally:
+                signal.signal(signal.SIGTERM, previous)
 
     def stop(self, *, stack: bool = False) -> None:
         """Stop the service processes (SIGTERM, then SIGKILL after a grace period), and the stack if asked."""
@@ -162,6 +178,10 @@ class Launcher:
             stderr=log,
             cwd=REPO_ROOT,
         )
+
+
+def _exit_on_signal(signum: int, _: object) -> NoReturn:
+    raise SystemExit(128 + signum)
 
 
 def _wait_for_grpc(name: str, address: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
