@@ -116,6 +116,16 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _machine_seconds() -> dict[str, float]:
+    """The whole machine's busy CPU time, and the time its virtual CPUs wanted to run but the host ran others
+    ("steal", /proc/stat): a run with much steal is slow for reasons outside the platform."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    tick = os.sysconf("SC_CLK_TCK")
+    return {"machine_busy": (user + nice + system + irq + softirq) / tick, "machine_steal": steal / tick}
+
+
 def _postgres_pids() -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
@@ -128,8 +138,9 @@ def _postgres_pids() -> list[int]:
 
 
 class CpuMeter:
-    """CPU time per query of Postgres, the services and the load generator during one measurement: on a
-    shared 2-core machine whose speed varies (CPU steal), where the time goes is steadier than throughput."""
+    """CPU time per query of Postgres, the services and the load generator during one measurement, and of the
+    whole machine with the time the host took from it (steal): on a shared 2-core machine whose speed varies,
+    where the time goes is steadier than throughput."""
 
     def __init__(self, services: dict[str, int]) -> None:
         self._services = services
@@ -143,6 +154,7 @@ class CpuMeter:
             "postgres": sum(_cpu_seconds(pid) for pid in _postgres_pids()),
             **{name: _cpu_seconds(pid) for name, pid in self._services.items()},
             "load_generator": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+            **_machine_seconds(),
         }
 
     def __enter__(self) -> CpuMeter:
