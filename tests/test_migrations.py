@@ -97,7 +97,7 @@ def test_search_chunks_survive_down_and_up_through_partitioning(scratch: dict[st
         try:
             row = await conn.fetchrow(
                 "SELECT keyword FROM search.candidates($1, NULL, 'unused', 'turbine inspection', "
-                "ARRAY['turbine', 'inspection'], NULL, 10, 100)",
+                "ARRAY['turbine', 'inspection'], NULL, 10, 100, true)",
                 org,
             )
             return len(row["keyword"]), await conn.fetchval("SELECT search.index_version($1)", org)

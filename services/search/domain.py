@@ -214,6 +214,15 @@ def is_plain_query(query: str) -> bool:
     return len(words) > 1 and '"' not in query and not any(w.startswith("-") for w in words)
 
 
+def allows_fuzzy(query: str) -> bool:
+    """Whether a query none of whose words matched may be taken for a misspelling and matched by similarity.
+    Not when its user asked for exactly what they wrote: a quoted phrase, an excluded word, or anything with
+    digits (an identifier, a date): "JIRA-4712" must not find JIRA-4711, nor "Q1 2025" find Q1 2024."""
+    return (
+        '"' not in query and not any(w.startswith("-") for w in query.split()) and not any(c.isdigit() for c in query)
+    )
+
+
 def _match_key(token: str, terms: set[str]) -> str | None:
     """The stem by which `token` matches a query term, or None when it matches none."""
     lowered = token.lower()

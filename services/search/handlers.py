@@ -21,6 +21,7 @@ from services.search import tables
 from services.search.domain import (
     BadArtifact,
     Mode,
+    allows_fuzzy,
     check_document_ids,
     check_limit,
     check_query,
@@ -177,7 +178,7 @@ class SearchHandlers:
         depth = max(limit, self._settings.candidates_per_mode)
         vector = await self._queries.encode(query) if mode is not Mode.KEYWORD else None
         by_words = mode is not Mode.SEMANTIC
-        loose = is_plain_query(query)
+        loose, fuzzy = is_plain_query(query), allows_fuzzy(query)
         async with self._reads.connect() as connection:
             found = await repo.candidates(
                 connection,
@@ -186,13 +187,14 @@ class SearchHandlers:
                 model=self._embedder.model_name,
                 query=query if by_words and self._external_keyword is None else None,
                 loose=loose,
+                fuzzy=fuzzy,
                 document_ids=document_ids,
                 depth=depth,
             )
         keyword = found.keyword
         if by_words and self._external_keyword is not None:
             keyword = await self._external_keyword.search(
-                organization_id=org, query=query, document_ids=document_ids, limit=depth, loose=loose
+                organization_id=org, query=query, document_ids=document_ids, limit=depth, loose=loose, fuzzy=fuzzy
             )
         ranked = reciprocal_rank_fusion(found.semantic, keyword, k=self._settings.rrf_k)[:limit]
         async with self._reads.connect() as connection:

@@ -9,7 +9,8 @@ from services.search.repository import StoredChunk
 
 
 class ExternalKeywordIndex(Protocol):
-    """Finds chunk ids by words; the chunks themselves are always read back from Postgres under RLS."""
+    """Finds chunk ids by words; the chunks themselves are always read back from Postgres under RLS. `loose`
+    and `fuzzy` mean what they mean for Postgres (domain.is_plain_query, domain.allows_fuzzy)."""
 
     name: str
 
@@ -21,6 +22,7 @@ class ExternalKeywordIndex(Protocol):
         document_ids: list[str],
         limit: int,
         loose: bool,
+        fuzzy: bool,
     ) -> list[int]: ...
 
     async def index(self, *, organization_id: str, document_id: str, chunks: list[StoredChunk]) -> None: ...

@@ -93,7 +93,7 @@ class OpenSearchKeyword:
         )
 
     def _search_sync(
-        self, organization_id: str, query: str, document_ids: list[str], limit: int, loose: bool
+        self, organization_id: str, query: str, document_ids: list[str], limit: int, loose: bool, fuzzy: bool
     ) -> list[int]:
         index = self.index_name(organization_id)
         if not self._client.indices.exists(index=index):
@@ -110,11 +110,11 @@ class OpenSearchKeyword:
             }
         }
         found = self._run(index, {"bool": {"must": [words], "filter": filters}}, limit)
-        if found:
+        if found or not fuzzy:
             return found
         # Misspellings: nothing matched exactly, so try again with edit distance.
-        fuzzy = {"multi_match": {"query": query, "fields": ["heading", "text"], "fuzziness": "AUTO"}}
-        return self._run(index, {"bool": {"must": [fuzzy], "filter": filters}}, limit)
+        similar = {"multi_match": {"query": query, "fields": ["heading", "text"], "fuzziness": "AUTO"}}
+        return self._run(index, {"bool": {"must": [similar], "filter": filters}}, limit)
 
     def _run(self, index: str, query: dict[str, Any], limit: int) -> list[int]:
         reply = self._client.search(index=index, body={"query": query, "size": limit, "_source": False})
@@ -128,8 +128,9 @@ class OpenSearchKeyword:
         document_ids: list[str],
         limit: int,
         loose: bool,
+        fuzzy: bool,
     ) -> list[int]:
-        return await asyncio.to_thread(self._search_sync, organization_id, query, document_ids, limit, loose)
+        return await asyncio.to_thread(self._search_sync, organization_id, query, document_ids, limit, loose, fuzzy)
 
     async def index(self, *, organization_id: str, document_id: str, chunks: list[StoredChunk]) -> None:
         await asyncio.to_thread(self._index_sync, organization_id, document_id, chunks)

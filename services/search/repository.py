@@ -146,12 +146,14 @@ async def candidates(
     model: str,
     query: str | None,
     loose: bool,
+    fuzzy: bool,
     document_ids: list[str],
     depth: int,
 ) -> Candidates:
     """The organization's `depth` nearest chunks to `vector` (none without one) and its best keyword matches
     for `query` (none without one), in one call of search.candidates (migration 0005, which explains the
-    keyword tiers). A plain (`loose`) query also matches chunks with only some of its words. The
+    keyword tiers). A plain (`loose`) query also matches chunks with only some of its words; a `fuzzy` one
+    that matched nothing is taken for a misspelling (0008). The
     connection's hnsw.* settings (service.query_settings) make the nearest-neighbour scan iterative, so the
     organization and document filters never starve it."""
     if vector is None and query is None:
@@ -159,7 +161,7 @@ async def candidates(
     words = list(dict.fromkeys(query.split()))[:LOOSE_WORDS] if query is not None and loose else []
     statement = text(
         "SELECT semantic, keyword FROM search.candidates(CAST(:org AS uuid), CAST(:vector AS vector), :model, "
-        ":query, CAST(:words AS text[]), CAST(:docs AS uuid[]), :depth, :any_word_candidates)"
+        ":query, CAST(:words AS text[]), CAST(:docs AS uuid[]), :depth, :any_word_candidates, :fuzzy)"
     )
     row = (
         await connection.execute(
@@ -173,6 +175,7 @@ async def candidates(
                 "docs": document_ids or None,
                 "depth": depth,
                 "any_word_candidates": ANY_WORD_CANDIDATES,
+                "fuzzy": fuzzy,
             },
         )
     ).one()

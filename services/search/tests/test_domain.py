@@ -10,6 +10,7 @@ import pytest
 from services.common.errors import InvalidInput
 from services.search.domain import (
     BadArtifact,
+    allows_fuzzy,
     check_document_ids,
     check_limit,
     check_query,
@@ -125,6 +126,13 @@ def test_a_plain_query_may_match_partly_but_websearch_syntax_is_exact() -> None:
     assert not is_plain_query("vendor")
     assert not is_plain_query('"vendor contract"')
     assert not is_plain_query("vendor -contract")
+
+
+def test_only_a_query_typed_loosely_may_be_taken_for_a_misspelling() -> None:
+    assert allows_fuzzy("quartely budgett") and allows_fuzzy("vendr")
+    assert not allows_fuzzy('"vendr contract"')
+    assert not allows_fuzzy("vendor -contrct")
+    assert not allows_fuzzy("JIRA-4712") and not allows_fuzzy("Q1 2025")
 
 
 def test_a_snippet_marks_the_query_words() -> None:

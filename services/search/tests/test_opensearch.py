@@ -40,21 +40,46 @@ async def test_each_organization_sees_only_its_own_chunks(backend: Any) -> None:
         organization_id=theirs, document_id=their_doc, chunks=_chunks(200, their_doc, ["Ticket JIRA-9999 is late."])
     )
     search = backend.search
-    assert await search(organization_id=ours, query="JIRA-4711", document_ids=[], limit=10, loose=False) == [100]
-    assert await search(organization_id=ours, query="JIRA-9999", document_ids=[], limit=10, loose=False) == []
-    assert await search(organization_id=ours, query="ticket late", document_ids=[], limit=10, loose=True) == [100]
-    assert await search(organization_id=ours, query="ticket", document_ids=[their_doc], limit=10, loose=False) == []
-    assert await search(organization_id=theirs, query="ticket", document_ids=[], limit=10, loose=False) == [200]
+    assert await search(
+        organization_id=ours, query="JIRA-4711", document_ids=[], limit=10, loose=False, fuzzy=False
+    ) == [100]
+    assert (
+        await search(organization_id=ours, query="JIRA-9999", document_ids=[], limit=10, loose=False, fuzzy=False) == []
+    )
+    # An identifier that is not there finds nothing, not its neighbour (domain.allows_fuzzy is False for it).
+    assert (
+        await search(organization_id=ours, query="JIRA-4712", document_ids=[], limit=10, loose=False, fuzzy=False) == []
+    )
+    assert await search(
+        organization_id=ours, query="ticket late", document_ids=[], limit=10, loose=True, fuzzy=True
+    ) == [100]
+    assert (
+        await search(organization_id=ours, query="ticket", document_ids=[their_doc], limit=10, loose=False, fuzzy=True)
+        == []
+    )
+    assert await search(organization_id=theirs, query="ticket", document_ids=[], limit=10, loose=False, fuzzy=True) == [
+        200
+    ]
 
 
 async def test_reindexing_replaces_and_deleting_removes_a_document(backend: Any) -> None:
     org, doc = str(uuid.uuid4()), str(uuid.uuid4())
     await backend.index(organization_id=org, document_id=doc, chunks=_chunks(1, doc, ["old turbine text"]))
     await backend.index(organization_id=org, document_id=doc, chunks=_chunks(2, doc, ["new compressor text"]))
-    assert await backend.search(organization_id=org, query="turbine", document_ids=[], limit=10, loose=False) == []
-    assert await backend.search(organization_id=org, query="compressor", document_ids=[], limit=10, loose=False) == [2]
+    assert (
+        await backend.search(organization_id=org, query="turbine", document_ids=[], limit=10, loose=False, fuzzy=True)
+        == []
+    )
+    assert await backend.search(
+        organization_id=org, query="compressor", document_ids=[], limit=10, loose=False, fuzzy=True
+    ) == [2]
     await backend.delete(organization_id=org, document_id=doc)
-    assert await backend.search(organization_id=org, query="compressor", document_ids=[], limit=10, loose=False) == []
+    assert (
+        await backend.search(
+            organization_id=org, query="compressor", document_ids=[], limit=10, loose=False, fuzzy=True
+        )
+        == []
+    )
 
 
 async def test_a_misspelling_and_syntax_characters_are_handled(backend: Any) -> None:
@@ -62,7 +87,9 @@ async def test_a_misspelling_and_syntax_characters_are_handled(backend: Any) -> 
     await backend.index(
         organization_id=org, document_id=doc, chunks=_chunks(5, doc, ["The quarterly budget is on track."])
     )
-    found = await backend.search(organization_id=org, query="quartely budgett", document_ids=[], limit=10, loose=False)
+    found = await backend.search(
+        organization_id=org, query="quartely budgett", document_ids=[], limit=10, loose=False, fuzzy=True
+    )
     assert found == [5]
     for query in ("'); DROP --", 'budget & !cloud | <-> :* ( "', "Überprüfung 😀"):
-        await backend.search(organization_id=org, query=query, document_ids=[], limit=10, loose=True)
+        await backend.search(organization_id=org, query=query, document_ids=[], limit=10, loose=True, fuzzy=True)

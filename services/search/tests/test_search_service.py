@@ -265,6 +265,17 @@ async def test_a_misspelling_still_finds_the_document(platform: Platform, tenant
     assert hits and hits[0].document_id == corpus["budget"]
 
 
+async def test_an_identifier_or_a_phrase_that_is_not_there_finds_nothing_by_keyword(
+    platform: Platform, tenants: Any, corpus: Any
+) -> None:
+    # Word similarity would take them for misspellings of JIRA-4711 and "Q1 2024" (migration 0008).
+    assert await platform.search(tenants[0], "JIRA-4712", "KEYWORD") == []
+    assert await platform.search(tenants[0], '"2024 Q1"', "KEYWORD") == []
+    assert await platform.search(tenants[0], '"vendr contract"', "KEYWORD") == []
+    hybrid = await platform.search(tenants[0], "JIRA-4712", "HYBRID")
+    assert hybrid and not any(h.HasField("keyword_rank") for h in hybrid)
+
+
 async def test_the_document_filter_limits_results(platform: Platform, tenants: Any, corpus: Any) -> None:
     for mode in MODES:
         hits = await platform.search(tenants[0], "budget", mode, document_ids=[corpus["vendor"]])
@@ -296,7 +307,7 @@ async def test_the_search_functions_leave_no_tenant_on_a_pooled_connection(
     try:
         row = await conn.fetchrow(
             "SELECT semantic, keyword FROM search.candidates($1, NULL, 'unused', 'vendor contract', "
-            "ARRAY['vendor', 'contract'], NULL, 10, 100)",
+            "ARRAY['vendor', 'contract'], NULL, 10, 100, true)",
             tenants[0].id,
         )
         chunks = await conn.fetch("SELECT document_id FROM search.chunks_by_id($1, $2)", tenants[0].id, row["keyword"])
