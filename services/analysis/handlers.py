@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import grpc
 from pmdi.events.v1 import documents_pb2
+from pmdi.ingest.v1 import ingest_pb2
 from pmdi.search.v1 import search_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -85,6 +86,18 @@ class SearchClient(Protocol):
     ) -> search_pb2.SearchResponse: ...
 
 
+class DocumentsClient(Protocol):
+    """The ingest service's gRPC stub, as far as `ask` uses it: which documents still exist."""
+
+    async def GetDocuments(
+        self,
+        request: ingest_pb2.GetDocumentsRequest,
+        *,
+        metadata: Any = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the gRPC stub's own keyword
+    ) -> ingest_pb2.GetDocumentsResponse: ...
+
+
 class AnalysisHandlers:
     def __init__(
         self,
@@ -93,12 +106,14 @@ class AnalysisHandlers:
         store: ArtifactStore,
         router: Router,
         search: SearchClient,
+        documents: DocumentsClient,
         max_answer_chunks: int,
     ) -> None:
         self._sessions = sessions
         self._store = store
         self._router = router
         self._search = search
+        self._documents = documents
         self._max_answer_chunks = max_answer_chunks
 
     # -- documents -----------------------------------------------------------------------------
@@ -264,7 +279,7 @@ class AnalysisHandlers:
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidInput(exc.details() or "invalid question") from exc
             raise Unavailable("search is unavailable") from exc
-        hits = list(reply.hits)
+        hits = await self._of_existing_documents(list(reply.hits), caller)
         if not hits:
             return AnswerOutput(answer=NO_ANSWER), [], None
         excerpts = "\n".join(f"[{n}] {hit.text}" for n, hit in enumerate(hits, start=1))
@@ -277,6 +292,25 @@ class AnalysisHandlers:
         # Cite only what was retrieved: numbers outside the excerpts are dropped.
         cited = [hits[n - 1] for n in dict.fromkeys(answer.cited_chunks) if 1 <= n <= len(hits)]
         return answer, cited, outcome
+
+    async def _of_existing_documents(
+        self, hits: list[search_pb2.SearchHit], caller: Identity
+    ) -> list[search_pb2.SearchHit]:
+        """The hits whose documents ingest still has. Search forgets a deleted document when its
+        DocumentDeleted arrives, which may be late (search busy or down): until then its chunks are still
+        found, and must not reach the prompt, where the answer could quote them."""
+        if not hits:
+            return []
+        try:
+            reply = await self._documents.GetDocuments(
+                ingest_pb2.GetDocumentsRequest(document_ids=list(dict.fromkeys(h.document_id for h in hits))),
+                metadata=outgoing_metadata(caller.token),
+                timeout=30,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise Unavailable("documents are unavailable") from exc
+        existing = {document.id for document in reply.documents}
+        return [hit for hit in hits if hit.document_id in existing]
 
     async def routing_policy(self, *, caller: Identity) -> dict[str, Any]:
         """The organization's effective cost priority and budget, and this month's spend."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pmdi.analysis.v1 import analysis_pb2, analysis_pb2_grpc
 from pmdi.events.v1 import documents_pb2
+from pmdi.ingest.v1 import ingest_pb2_grpc
 from pmdi.search.v1 import search_pb2_grpc
 
 from services.analysis import tables
@@ -77,11 +78,14 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     )
     search_channel = open_channel(settings.search_addr)
     stack.push_async_callback(search_channel.close)
+    ingest_channel = open_channel(settings.ingest_addr)
+    stack.push_async_callback(ingest_channel.close)
     handlers = AnalysisHandlers(
         sessions=sessions,
         store=ObjectStore(settings),
         router=router,
         search=search_pb2_grpc.SearchServiceStub(search_channel),
+        documents=ingest_pb2_grpc.IngestServiceStub(ingest_channel),
         max_answer_chunks=settings.max_answer_chunks,
     )
 

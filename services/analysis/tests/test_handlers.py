@@ -1,5 +1,5 @@
 """Analysis use cases on the real database with the local provider: analyse, redeliver, delete, fail,
-read, ask and usage. The object store and the search service are small fakes at their interfaces.
+read, ask and usage. The object store and the search and ingest services are small fakes at their interfaces.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from pmdi.analysis.v1 import analysis_pb2
 from pmdi.events.v1 import documents_pb2
+from pmdi.ingest.v1 import ingest_pb2
 from pmdi.search.v1 import search_pb2
 
 from services.analysis.breaker import CircuitBreaker
@@ -78,11 +79,31 @@ class Search:
         return search_pb2.SearchResponse(hits=self.hits)
 
 
+class Documents:
+    """Answers GetDocuments as ingest does: every asked-for document except the deleted ones."""
+
+    def __init__(self, deleted: frozenset[str] = frozenset()) -> None:
+        self.deleted = deleted
+
+    async def GetDocuments(
+        self,
+        request: ingest_pb2.GetDocumentsRequest,
+        *,
+        metadata: Any = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the gRPC stub's own keyword
+    ) -> ingest_pb2.GetDocumentsResponse:
+        return ingest_pb2.GetDocumentsResponse(
+            documents=[ingest_pb2.Document(id=i) for i in request.document_ids if i not in self.deleted]
+        )
+
+
 def identity(org: str, role: Role = Role.ADMIN) -> Identity:
     return Identity(str(uuid.uuid4()), org, role, "caller-token", str(uuid.uuid4()), 2**31)
 
 
-def make_handlers(sessions: Any, store: Store, search: Search | None = None) -> AnalysisHandlers:
+def make_handlers(
+    sessions: Any, store: Store, search: Search | None = None, documents: Documents | None = None
+) -> AnalysisHandlers:
     router = Router(
         sessions=sessions,
         catalog=load_catalog(AnalysisSettings().catalog_file),
@@ -98,6 +119,7 @@ def make_handlers(sessions: Any, store: Store, search: Search | None = None) -> 
         store=store,
         router=router,
         search=search or Search([]),
+        documents=documents or Documents(),
         max_answer_chunks=6,  # type: ignore[arg-type]
     )
 
@@ -265,6 +287,25 @@ async def test_ask_answers_with_the_best_sentences_and_cites_their_chunks(sessio
     request, metadata = search.requests[0]
     assert request.mode == search_pb2.SEARCH_MODE_HYBRID and list(request.document_ids) == [doc]
     assert ("authorization", "Bearer caller-token") in list(metadata)
+
+
+async def test_ask_leaves_out_the_excerpts_of_a_deleted_document(sessions: Any, org: str) -> None:
+    # Search still finds a deleted document until its DocumentDeleted arrives; ingest no longer has it.
+    kept, deleted = str(uuid.uuid4()), str(uuid.uuid4())
+    search = Search(
+        [
+            hit(deleted, 0, "Priya will send the revised vendor contract to legal by Friday."),
+            hit(kept, 2, "Omar will send the signed vendor contract to finance on Monday."),
+        ]
+    )
+    handlers = make_handlers(sessions, Store(), search, Documents(deleted=frozenset({deleted})))
+    answer, cited, _ = await handlers.ask(
+        caller=identity(org), question="Who will send the vendor contract to legal?", document_ids=[]
+    )
+    assert "Priya" not in answer.answer and [c.document_id for c in cited] == [kept]
+    only_deleted = make_handlers(sessions, Store(), Search(search.hits[:1]), Documents(deleted=frozenset({deleted})))
+    answer, cited, outcome = await only_deleted.ask(caller=identity(org), question="Who sends it?", document_ids=[])
+    assert answer.answer == NO_ANSWER and cited == [] and outcome is None
 
 
 async def test_a_question_the_documents_cannot_answer_says_so(sessions: Any, org: str) -> None:

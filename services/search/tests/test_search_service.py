@@ -19,6 +19,7 @@ import grpc
 import pytest
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from pmdi.analysis.v1 import analysis_pb2, analysis_pb2_grpc
 from pmdi.events.v1 import documents_pb2
 from pmdi.search.v1 import search_pb2, search_pb2_grpc
 
@@ -398,6 +399,22 @@ async def test_a_deleted_document_never_appears_again(platform: Platform, tenant
     for mode in MODES:
         hits = await platform.search(ours, "legacy billing server ZX-81", mode, limit=100)
         assert doomed not in {h.document_id for h in hits}
+
+
+async def test_ask_never_quotes_a_document_that_ingest_no_longer_has(platform: Platform, tenants: Any) -> None:
+    # What search holds after a document was deleted and before its DocumentDeleted arrives (search busy or
+    # down): chunks of a document ingest no longer lists. Every document of this module is such a one.
+    ours, _ = tenants
+    doc = await platform.extracted(ours.id, [(None, "The orbital welding robot ZQ-77 failed its acceptance test.")])
+    await platform.until_indexed(doc)
+    assert [h.document_id for h in await platform.search(ours, "orbital welding robot", "KEYWORD")] == [doc]
+    async with grpc.aio.insecure_channel(platform.deployment.grpc_addresses["analysis"]) as channel:
+        reply = await analysis_pb2_grpc.AnalysisServiceStub(channel).Ask(
+            analysis_pb2.AskRequest(question="Which orbital welding robot failed its acceptance test?"),
+            metadata=(("authorization", f"Bearer {ours.token}"),),
+            timeout=60,
+        )
+    assert "ZQ-77" not in reply.answer and not reply.citations
 
 
 async def test_a_repeated_search_sees_every_change_to_the_index(platform: Platform, tenants: Any) -> None:
