@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.client import GraphQLClient
@@ -103,6 +105,21 @@ def test_bad_search_input_is_refused_or_capped(corpus: dict[str, Any], gateway: 
     assert gateway(SEARCH, {"q": "budget", "limit": 0}, token=token).codes == ["BAD_USER_INPUT"]
     assert len(gateway(SEARCH, {"q": "budget", "limit": 10_000}, token=token).ok()["search"]) <= 100
     assert gateway(SEARCH, {"q": "budget", "ids": ["not-an-id"]}, token=token).codes == ["BAD_USER_INPUT"]
+
+
+def test_a_lone_surrogate_is_bad_user_input_and_a_surrogate_pair_is_text(
+    corpus: dict[str, Any], gateway: GraphQLClient
+) -> None:
+    # JSON can spell half of a UTF-16 pair on its own ("\\ud800"); no service can encode it as UTF-8.
+    def search_for(query_literal: str) -> httpx.Response:
+        body = f'{{"query": {json.dumps(SEARCH)}, "variables": {{"q": {query_literal}}}}}'
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {corpus['org'].admin.token}"}
+        return gateway.http.post(gateway.url, content=body.encode(), headers=headers)
+
+    lone = search_for('"budget \\ud800"')
+    assert lone.status_code == 400 and lone.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    pair = search_for('"budget \\ud83d\\ude00"')
+    assert pair.status_code == 200 and "errors" not in pair.json() and pair.json()["data"]["search"]
 
 
 def test_no_search_trick_reaches_another_organization(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -40,6 +41,22 @@ GRAPHQL_PATH = "/graphql"
 MAX_MULTIPART_BYTES = 64 * 1024 * 1024
 
 
+def _holds_a_lone_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        if value.isascii():
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_holds_a_lone_surrogate(k) or _holds_a_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_a_lone_surrogate(v) for v in value)
+    return False
+
+
 class GatewayGraphQL(GraphQL[GatewayContext, None]):
     """The GraphQL ASGI app, mounted directly (no per-request FastAPI routing or dependency injection)."""
 
@@ -51,6 +68,15 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             multipart_uploads_enabled=True,
         )
         self._backends = backends
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON may spell a lone UTF-16 surrogate ("\\ud800"), which is not Unicode text: every service would
+        fail to encode it (an INTERNAL error), so it is refused here as unparseable JSON: BAD_USER_INPUT over HTTP
+        (guard.py), a closed connection over WebSocket, as for any other unparseable message."""
+        decoded = json.loads(data)
+        if _holds_a_lone_surrogate(decoded):
+            raise json.JSONDecodeError("a string holds a lone UTF-16 surrogate, which is not Unicode text", "", 0)
+        return decoded
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> GatewayContext:
         auth = request.scope.get("state", {}).get(STATE_KEY)
