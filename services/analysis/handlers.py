@@ -21,14 +21,14 @@ from services.analysis.routing import PRIORITIES
 from services.analysis.schemas import ActionItemsOutput, AnswerOutput, RisksOutput, SummaryOutput
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
-from services.common.document_events import report_failure
+from services.common.document_events import report_failure, report_progress
 from services.common.errors import InvalidInput, Unavailable
 from services.common.events import new_header
 from services.common.grpc_client import outgoing_metadata
 from services.common.logging import get_logger
 from services.common.object_store import extracted_key
 from services.common.outbox import enqueue
-from services.common.subjects import DOCUMENT_ANALYZED, DOCUMENT_STAGE_PROGRESS
+from services.common.subjects import DOCUMENT_ANALYZED
 
 log = get_logger(__name__)
 
@@ -201,19 +201,9 @@ class AnalysisHandlers:
         return merged
 
     async def _progress(self, header: documents_pb2.EventHeader, fraction: float, message: str) -> None:
-        async with tenant_transaction(self._sessions, header.organization_id) as session:
-            out = new_header(
-                organization_id=header.organization_id, document_id=header.document_id, generation=header.generation
-            )
-            event = documents_pb2.StageProgress(header=out, stage="analysis", fraction=fraction, message=message)
-            await enqueue(
-                session,
-                tables.outbox,
-                organization_id=header.organization_id,
-                subject=DOCUMENT_STAGE_PROGRESS,
-                payload=event.SerializeToString(),
-                event_id=out.event_id,
-            )
+        await report_progress(
+            self._sessions, tables.outbox, header, stage="analysis", fraction=fraction, message=message
+        )
 
     async def _enqueue_analyzed(self, session: AsyncSession, header: documents_pb2.EventHeader, cost: float) -> None:
         out = new_header(

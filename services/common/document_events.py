@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common.db import tenant_transaction
 from services.common.events import new_header
 from services.common.outbox import enqueue
-from services.common.subjects import DOCUMENT_FAILED
+from services.common.subjects import DOCUMENT_FAILED, DOCUMENT_STAGE_PROGRESS
 
 
 async def report_failure(
@@ -31,6 +31,31 @@ async def report_failure(
             outbox,
             organization_id=source.organization_id,
             subject=DOCUMENT_FAILED,
+            payload=event.SerializeToString(),
+            event_id=header.event_id,
+        )
+
+
+async def report_progress(
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Table,
+    source: documents_pb2.EventHeader,
+    *,
+    stage: str,
+    fraction: float,
+    message: str,
+) -> None:
+    """Announce how far `stage` has come with this document (0..1 of the stage), for its progress bar."""
+    async with tenant_transaction(sessions, source.organization_id) as session:
+        header = new_header(
+            organization_id=source.organization_id, document_id=source.document_id, generation=source.generation
+        )
+        event = documents_pb2.StageProgress(header=header, stage=stage, fraction=fraction, message=message)
+        await enqueue(
+            session,
+            outbox,
+            organization_id=source.organization_id,
+            subject=DOCUMENT_STAGE_PROGRESS,
             payload=event.SerializeToString(),
             event_id=header.event_id,
         )
