@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
-from services.common.document_events import report_failure
+from services.common.document_events import report_failure, report_progress
 from services.common.events import new_header
 from services.common.logging import get_logger
 from services.common.object_store import ObjectStore, extracted_key
@@ -38,6 +38,8 @@ from services.search.settings import SearchSettings
 
 log = get_logger(__name__)
 MISSING_OBJECT = ("NoSuchKey", "NoSuchObject", "ResourceNotFound")
+# Indexing reports its progress after every this many chunks: about a second of embedding on 2 cores.
+PROGRESS_EVERY_CHUNKS = 128
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,15 @@ class SearchHandlers:
         if deleted or (stored is not None and stored > generation):
             log.info("indexing_skipped", document_id=doc, generation=generation, stored=stored, deleted=deleted)
             return
+        if stored == generation:
+            # A redelivery (an ack was lost, or the worker died after its commit): this generation's chunks
+            # and their DocumentIndexed were committed together. Say it again, as analysis does, rather than
+            # embed the whole document a second time.
+            async with tenant_transaction(self._sessions, org) as session:
+                count = await repo.chunk_count(session, organization_id=org, document_id=doc)
+                await self._announce_indexed(session, header, count)
+            log.info("indexing_redelivered", document_id=doc, generation=generation, chunks=count)
+            return
         try:
             chunks = parse_artifact(await self._store.get_json(extracted_key(org, doc, generation)))
         except S3Error as exc:
@@ -100,7 +111,7 @@ class SearchHandlers:
             log.warning("bad_artifact", document_id=doc, error=str(exc))
             await self.fail(header, "The extracted text of this document is malformed, so it cannot be indexed.")
             return
-        vectors = await self._embedder.embed([c.embedding_input() for c in chunks])
+        vectors = await self._embed_reporting_progress(header, [c.embedding_input() for c in chunks])
         async with tenant_transaction(self._sessions, org) as session:
             await repo.lock_document(session, document_id=doc)
             # Checked again under the lock: a delete or a newer generation may have arrived meanwhile.
@@ -122,19 +133,40 @@ class SearchHandlers:
                 # Before the commit: if the keyword index fails, the transaction rolls back and JetStream
                 # redelivers.
                 await self._external_keyword.index(organization_id=org, document_id=doc, chunks=rows)
-            out = new_header(organization_id=org, document_id=doc, generation=generation)
-            event = documents_pb2.DocumentIndexed(
-                header=out, chunk_count=len(chunks), embedding_model=self._embedder.model_name
-            )
-            await enqueue(
-                session,
-                tables.outbox,
-                organization_id=org,
-                subject=DOCUMENT_INDEXED,
-                payload=event.SerializeToString(),
-                event_id=out.event_id,
-            )
+            await self._announce_indexed(session, header, len(chunks))
         log.info("document_indexed", document_id=doc, generation=generation, chunks=len(chunks))
+
+    async def _announce_indexed(self, session: AsyncSession, header: documents_pb2.EventHeader, chunks: int) -> None:
+        """DocumentIndexed through the outbox: it leaves if and only if `session`'s transaction commits."""
+        out = new_header(
+            organization_id=header.organization_id, document_id=header.document_id, generation=header.generation
+        )
+        event = documents_pb2.DocumentIndexed(header=out, chunk_count=chunks, embedding_model=self._embedder.model_name)
+        await enqueue(
+            session,
+            tables.outbox,
+            organization_id=header.organization_id,
+            subject=DOCUMENT_INDEXED,
+            payload=event.SerializeToString(),
+            event_id=out.event_id,
+        )
+
+    async def _embed_reporting_progress(self, header: documents_pb2.EventHeader, texts: list[str]) -> list[list[float]]:
+        """Embed in slices and say after each how far indexing has come: a long document takes minutes on a
+        small CPU, and its progress bar should move meanwhile (ingest places the fraction within INDEXING)."""
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), PROGRESS_EVERY_CHUNKS):
+            vectors.extend(await self._embedder.embed(texts[start : start + PROGRESS_EVERY_CHUNKS]))
+            if len(vectors) < len(texts):
+                await report_progress(
+                    self._sessions,
+                    tables.outbox,
+                    header,
+                    stage="indexing",
+                    fraction=len(vectors) / len(texts),
+                    message=f"Indexing for search: {len(vectors)} of {len(texts)} passages embedded",
+                )
+        return vectors
 
     async def fail(self, header: documents_pb2.EventHeader, reason: str) -> None:
         """Report that this document can never be indexed, with a reason a person can read."""
@@ -217,6 +249,14 @@ class SearchHandlers:
             for c in ranked
             if (row := rows.get(c.chunk_id)) is not None
         ]
+
+    async def chunks_of_other_models(self) -> dict[str, int]:
+        """How many stored chunks each model other than the configured one made, across organizations:
+        semantic search does not see them until `reindex` has embedded them again."""
+        async with self._sessions() as session, session.begin():
+            await repo.open_for_reindex(session)
+            counts = await repo.model_counts(session)
+        return {model: n for model, n in counts.items() if model != self._embedder.model_name}
 
     async def reindex(self, *, batch: int = 256) -> int:
         """Re-embed every chunk made by another model than the configured one; return how many."""

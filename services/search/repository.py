@@ -41,6 +41,11 @@ async def stored_generation(session: AsyncSession, *, organization_id: str, docu
     return None if row is None or row[0] is None else int(row[0])
 
 
+async def chunk_count(session: AsyncSession, *, organization_id: str, document_id: str) -> int:
+    statement = text("SELECT count(*) FROM search.chunks WHERE organization_id = :org AND document_id = :doc")
+    return int((await session.execute(statement, {"org": organization_id, "doc": document_id})).scalar_one())
+
+
 async def is_deleted(session: AsyncSession, *, organization_id: str, document_id: str) -> bool:
     row = (
         await session.execute(

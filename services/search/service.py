@@ -96,8 +96,24 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
     async def on_deleted(data: bytes, _: int, __: str) -> None:
         await handlers.forget(events.parse_header(documents_pb2.DocumentDeleted, data))
 
+    async def warn_of_other_models() -> None:
+        # In the background: counting every chunk takes a while on a large index, and is only advice.
+        try:
+            others = await handlers.chunks_of_other_models()
+        except Exception:  # advice only: searching and indexing go on
+            log.warning("model_check_failed", exc_info=True)
+            return
+        if others:
+            log.warning(
+                "chunks_of_another_model",
+                configured=embedder.model_name,
+                chunks_by_model=others,
+                fix="run `python -m services.search reindex`; until then these are found by keyword only",
+            )
+
     relay = OutboxRelay(sessions, tables.outbox, js)
     tasks = [
+        asyncio.create_task(warn_of_other_models()),
         asyncio.create_task(relay.run(stop)),
         asyncio.create_task(
             events.consume(

@@ -24,10 +24,15 @@ from pmdi.events.v1 import documents_pb2
 from pmdi.search.v1 import search_pb2, search_pb2_grpc
 
 from services.common import events, subjects
+from services.common.db import create_engine, session_factory
 from services.common.object_store import ObjectStore, extracted_key
 from services.common.provisioning import LEAKPROOF_FUNCTIONS
 from services.common.settings import ServiceSettings
 from services.launcher import REPO_ROOT, Deployment
+from services.search.embeddings import create_embedder
+from services.search.handlers import SearchHandlers
+from services.search.settings import SearchSettings
+from tests.support.database import tenant_connection
 
 VENDOR = [
     ("Procurement", "The vendor contract renewal is delayed because legal has not signed off yet."),
@@ -109,9 +114,16 @@ class Platform:
         event = documents_pb2.DocumentDeleted(header=header)
         await events.publish(self.js, subjects.DOCUMENT_DELETED, event.SerializeToString(), message_id=header.event_id)
 
-    async def report(self, subject: str, doc: str, generation: int | None = None, timeout_s: float = 60) -> Any:
-        """The first DocumentIndexed or DocumentFailed about `doc` (and `generation`) in the stream."""
-        kind = documents_pb2.DocumentIndexed if subject == subjects.DOCUMENT_INDEXED else documents_pb2.DocumentFailed
+    async def report(
+        self, subject: str, doc: str, generation: int | None = None, timeout_s: float = 60, *, nth: int = 1
+    ) -> Any:
+        """The `nth` DocumentIndexed, DocumentFailed or StageProgress about `doc` (and `generation`) in the
+        stream."""
+        kind = {
+            subjects.DOCUMENT_INDEXED: documents_pb2.DocumentIndexed,
+            subjects.DOCUMENT_FAILED: documents_pb2.DocumentFailed,
+            subjects.DOCUMENT_STAGE_PROGRESS: documents_pb2.StageProgress,
+        }[subject]
         subscription = await self.js.subscribe(subject, ordered_consumer=True)
         try:
             deadline = time.monotonic() + timeout_s
@@ -123,7 +135,9 @@ class Platform:
                 event = kind()
                 event.ParseFromString(message.data)
                 if event.header.document_id == doc and generation in (None, event.header.generation):
-                    return event
+                    nth -= 1
+                    if nth == 0:
+                        return event
         finally:
             await subscription.unsubscribe()
         raise AssertionError(f"no {subject} for {doc} within {timeout_s} s")
@@ -356,6 +370,15 @@ async def test_bad_input_is_refused_or_capped(platform: Platform, tenants: Any, 
     assert len(await platform.search(ours, "the", limit=10_000)) <= 100
 
 
+async def test_a_limit_above_the_cap_returns_exactly_the_cap(platform: Platform, org_factory_module: Any) -> None:
+    org = org_factory_module()
+    many = Tenant(org.id, org.admin.token)
+    doc = await platform.extracted(many.id, [(None, f"Inspection note {n} on the cooling pumps.") for n in range(120)])
+    await platform.until_indexed(doc)
+    for mode in ("SEMANTIC", "KEYWORD", "HYBRID"):
+        assert len(await platform.search(many, "cooling pumps", mode, limit=10_000)) == 100
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -392,6 +415,7 @@ async def test_a_deleted_document_never_appears_again(platform: Platform, tenant
         if not await platform.search(ours, "ZX-81", "KEYWORD"):
             break
         await asyncio.sleep(0.2)
+    assert not await platform.search(ours, "ZX-81", "KEYWORD")
     # A late redelivery of its extraction does not bring it back.
     await platform.announce(ours.id, doomed, 1)
     marker = await platform.extracted(ours.id, [(None, "Marker chunk after the deletion.")])
@@ -399,6 +423,8 @@ async def test_a_deleted_document_never_appears_again(platform: Platform, tenant
     for mode in MODES:
         hits = await platform.search(ours, "legacy billing server ZX-81", mode, limit=100)
         assert doomed not in {h.document_id for h in hits}
+    async with tenant_connection(platform.deployment.database_urls["search"], ours.id) as conn:
+        assert await conn.fetchval("SELECT count(*) FROM search.chunks WHERE document_id = $1", doomed) == 0
 
 
 async def test_ask_never_quotes_a_document_that_ingest_no_longer_has(platform: Platform, tenants: Any) -> None:
@@ -456,11 +482,59 @@ async def test_reprocessing_replaces_chunks_and_an_older_generation_is_ignored(
     assert [h.text for h in hits] == ["New wording about the compressor ZQ-2."]
 
 
+async def test_indexing_a_long_document_reports_its_progress(platform: Platform, tenants: Any) -> None:
+    ours = tenants[0]
+    passages = [(None, f"Progress probe passage {n} about the harbour crane refit.") for n in range(300)]
+    doc = await platform.extracted(ours.id, passages)
+    indexed = await platform.report(subjects.DOCUMENT_INDEXED, doc)
+    assert indexed.chunk_count == 300
+    first = await platform.report(subjects.DOCUMENT_STAGE_PROGRESS, doc)
+    second = await platform.report(subjects.DOCUMENT_STAGE_PROGRESS, doc, nth=2)
+    assert (first.stage, second.stage) == ("indexing", "indexing")
+    assert 0 < first.fraction < second.fraction < 1
+    assert "of 300 passages" in second.message
+
+
+async def test_a_redelivered_extraction_is_announced_again_without_being_embedded_again(
+    platform: Platform, tenants: Any
+) -> None:
+    ours = tenants[0]
+    doc = await platform.extracted(ours.id, [(None, "Redelivery probe for the standby generator test.")])
+    await platform.until_indexed(doc)
+
+    async def chunk_ids() -> list[int]:
+        async with tenant_connection(platform.deployment.database_urls["search"], ours.id) as conn:
+            return [r["id"] for r in await conn.fetch("SELECT id FROM search.chunks WHERE document_id = $1", doc)]
+
+    stored = await chunk_ids()
+    await platform.announce(ours.id, doc, 1)  # the same extraction again, as JetStream redelivers it
+    again = await platform.report(subjects.DOCUMENT_INDEXED, doc, 1, nth=2)
+    assert again.chunk_count == 1
+    assert await chunk_ids() == stored  # embedding and storing again would have replaced them
+
+
 async def test_a_missing_artifact_fails_the_document_with_a_reason(platform: Platform, tenants: Any) -> None:
     doc = str(uuid.uuid4())
     await platform.announce(tenants[0].id, doc, 1)
     failed = await platform.report(subjects.DOCUMENT_FAILED, doc)
     assert failed.stage == "indexing" and "missing" in failed.reason
+
+
+async def _chunks_of_other_models(platform: Platform) -> dict[str, int]:
+    settings = SearchSettings(database_url=platform.deployment.database_urls["search"])
+    engine = create_engine(settings)
+    try:
+        handlers = SearchHandlers(
+            sessions=session_factory(engine),
+            reads=engine.execution_options(isolation_level="AUTOCOMMIT"),
+            store=platform.store,
+            embedder=create_embedder(settings),  # the local model, never loaded: only its name is used
+            external_keyword=None,
+            settings=settings,
+        )
+        return await handlers.chunks_of_other_models()
+    finally:
+        await engine.dispose()
 
 
 async def test_reindex_re_embeds_chunks_of_another_model_and_search_never_mixes_them(
@@ -476,6 +550,8 @@ async def test_reindex_re_embeds_chunks_of_another_model_and_search_never_mixes_
             "UPDATE search.chunks SET model = 'old/model' WHERE document_id = $1", uuid.UUID(corpus["vendor"])
         )
         assert corpus["vendor"] not in {h.document_id for h in await platform.search(ours, paraphrase, "SEMANTIC")}
+        # What a search replica starting now counts, and logs as `chunks_of_another_model`.
+        assert await _chunks_of_other_models(platform) == {"old/model": len(VENDOR)}
         env = {
             **os.environ,
             "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen'}",
@@ -493,6 +569,7 @@ async def test_reindex_re_embeds_chunks_of_another_model_and_search_never_mixes_
         assert done.returncode == 0, done.stderr.decode()[-2000:]
         models = await admin.fetch("SELECT DISTINCT model FROM search.chunks")
         assert [r["model"] for r in models] == ["local/all-MiniLM-L6-v2"]
+        assert await _chunks_of_other_models(platform) == {}
     finally:
         await admin.close()
     assert (await platform.search(ours, paraphrase, "SEMANTIC"))[0].document_id == corpus["vendor"]
