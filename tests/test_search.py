@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 import httpx
 import pytest
+from docx import Document as DocxDocument
 
 from tests.client import GraphQLClient
+from tests.support.files import pdf_bytes
 from tests.support.uploads import upload
 from tests.test_documents import wait_final
 
@@ -33,8 +36,26 @@ instance purchase. No overruns are expected this quarter.
 """
 
 
-def _indexed(gateway: GraphQLClient, token: str, name: str, content: str) -> str:
-    document_id = str(upload(gateway.base_url, token, name, content.encode()).ok()["uploadDocument"]["id"])
+# Two pages: the identifier is on the second.
+INSPECTION_PDF = [
+    ["Site inspection report", "The fire doors on every floor close and latch as required."],
+    ["The cooling tower inspection found corrosion on the north pump housing (ticket OPS-2290)."],
+]
+ONBOARDING_DOCX = "Staff onboarding for the Lisbon office slipped to October because the badges were never ordered."
+
+
+def _onboarding_docx() -> bytes:
+    document = DocxDocument()
+    document.add_heading("People operations update", level=1)
+    document.add_paragraph(ONBOARDING_DOCX)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _indexed(gateway: GraphQLClient, token: str, name: str, content: str | bytes) -> str:
+    raw = content.encode() if isinstance(content, str) else content
+    document_id = str(upload(gateway.base_url, token, name, raw).ok()["uploadDocument"]["id"])
     assert wait_final(gateway, token, document_id)["status"] == "COMPLETED"
     return document_id
 
@@ -44,7 +65,9 @@ def corpus(org_factory_module: Any, gateway: GraphQLClient) -> dict[str, Any]:
     org = org_factory_module()
     vendor = _indexed(gateway, org.admin.token, "atlas-status.md", VENDOR)
     budget = _indexed(gateway, org.admin.token, "finance.md", BUDGET)
-    return {"org": org, "vendor": vendor, "budget": budget}
+    inspection = _indexed(gateway, org.admin.token, "inspection.pdf", pdf_bytes(INSPECTION_PDF))
+    onboarding = _indexed(gateway, org.admin.token, "onboarding.docx", _onboarding_docx())
+    return {"org": org, "vendor": vendor, "budget": budget, "pdf": inspection, "docx": onboarding}
 
 
 def _search(gateway: GraphQLClient, token: str, query: str, **variables: Any) -> list[dict[str, Any]]:
@@ -77,6 +100,22 @@ def test_hybrid_ranks_by_both_and_reports_both_ranks(corpus: dict[str, Any], gat
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
 
 
+def test_search_reaches_every_format_and_says_on_which_page(corpus: dict[str, Any], gateway: GraphQLClient) -> None:
+    token = corpus["org"].admin.token
+    by_word = _search(gateway, token, "OPS-2290", mode="KEYWORD")
+    assert [(h["document"]["id"], h["page"], h["keywordRank"]) for h in by_word] == [(corpus["pdf"], 2, 1)]
+    assert "<mark>OPS-2290</mark>" in by_word[0]["snippet"]
+
+    paraphrase = "new employee orientation in Portugal was postponed"
+    assert corpus["docx"] not in {h["document"]["id"] for h in _search(gateway, token, paraphrase, mode="KEYWORD")}
+    by_meaning = _search(gateway, token, paraphrase, mode="SEMANTIC")
+    assert by_meaning[0]["document"]["id"] == corpus["docx"] and by_meaning[0]["semanticRank"] == 1
+
+    both = _search(gateway, token, "corrosion found on the cooling tower pump")
+    assert both[0]["document"]["id"] == corpus["pdf"] and both[0]["page"] == 2
+    assert both[0]["semanticRank"] is not None and both[0]["keywordRank"] is not None
+
+
 def test_a_misspelling_still_finds_the_document(corpus: dict[str, Any], gateway: GraphQLClient) -> None:
     hits = _search(gateway, corpus["org"].admin.token, "quartely budgett", mode="KEYWORD")
     assert hits and hits[0]["document"]["id"] == corpus["budget"]
@@ -84,7 +123,7 @@ def test_a_misspelling_still_finds_the_document(corpus: dict[str, Any], gateway:
 
 def test_document_filter_limits_results(corpus: dict[str, Any], gateway: GraphQLClient) -> None:
     hits = _search(gateway, corpus["org"].admin.token, "budget", ids=[corpus["vendor"]])
-    assert {h["document"]["id"] for h in hits} <= {corpus["vendor"]}
+    assert hits and {h["document"]["id"] for h in hits} == {corpus["vendor"]}
 
 
 @pytest.mark.parametrize(
