@@ -551,7 +551,8 @@ async def test_reindex_re_embeds_chunks_of_another_model_and_search_never_mixes_
         )
         assert corpus["vendor"] not in {h.document_id for h in await platform.search(ours, paraphrase, "SEMANTIC")}
         # What a search replica starting now counts, and logs as `chunks_of_another_model`.
-        assert await _chunks_of_other_models(platform) == {"old/model": len(VENDOR)}
+        # (Across organizations: other tests' chunks of made-up models count too.)
+        assert (await _chunks_of_other_models(platform)).get("old/model") == len(VENDOR)
         env = {
             **os.environ,
             "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen'}",
