@@ -21,13 +21,11 @@ from services.analysis.routing import PRIORITIES
 from services.analysis.schemas import ActionItemsOutput, AnswerOutput, RisksOutput, SummaryOutput
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
-from services.common.document_events import report_failure, report_progress
+from services.common.document_events import enqueue_about, report_failure, report_progress
 from services.common.errors import InvalidInput, Unavailable
-from services.common.events import new_header
 from services.common.grpc_client import outgoing_metadata
 from services.common.logging import get_logger
 from services.common.object_store import extracted_key
-from services.common.outbox import enqueue
 from services.common.subjects import DOCUMENT_ANALYZED
 
 log = get_logger(__name__)
@@ -206,17 +204,12 @@ class AnalysisHandlers:
         )
 
     async def _enqueue_analyzed(self, session: AsyncSession, header: documents_pb2.EventHeader, cost: float) -> None:
-        out = new_header(
-            organization_id=header.organization_id, document_id=header.document_id, generation=header.generation
-        )
-        event = documents_pb2.DocumentAnalyzed(header=out, cost_usd=cost)
-        await enqueue(
+        await enqueue_about(
             session,
             tables.outbox,
-            organization_id=header.organization_id,
-            subject=DOCUMENT_ANALYZED,
-            payload=event.SerializeToString(),
-            event_id=out.event_id,
+            header,
+            DOCUMENT_ANALYZED,
+            lambda out: documents_pb2.DocumentAnalyzed(header=out, cost_usd=cost),
         )
 
     async def _announce_analyzed(self, header: documents_pb2.EventHeader, cost: float) -> None:

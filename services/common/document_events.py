@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from google.protobuf.message import Message
 from pmdi.events.v1 import documents_pb2
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -10,6 +13,28 @@ from services.common.db import tenant_transaction
 from services.common.events import new_header
 from services.common.outbox import enqueue
 from services.common.subjects import DOCUMENT_FAILED, DOCUMENT_STAGE_PROGRESS
+
+
+async def enqueue_about(
+    session: AsyncSession,
+    outbox: Table,
+    source: documents_pb2.EventHeader,
+    subject: str,
+    event_with: Callable[[documents_pb2.EventHeader], Message],
+) -> None:
+    """Put `event_with(header)` in the outbox under a fresh header for `source`'s document and run: it leaves
+    if and only if `session`'s transaction commits."""
+    header = new_header(
+        organization_id=source.organization_id, document_id=source.document_id, generation=source.generation
+    )
+    await enqueue(
+        session,
+        outbox,
+        organization_id=source.organization_id,
+        subject=subject,
+        payload=event_with(header).SerializeToString(),
+        event_id=header.event_id,
+    )
 
 
 async def report_failure(
@@ -22,17 +47,12 @@ async def report_failure(
 ) -> None:
     """Announce that `stage` can never finish this document, with a reason a person can read."""
     async with tenant_transaction(sessions, source.organization_id) as session:
-        header = new_header(
-            organization_id=source.organization_id, document_id=source.document_id, generation=source.generation
-        )
-        event = documents_pb2.DocumentFailed(header=header, stage=stage, reason=reason)
-        await enqueue(
+        await enqueue_about(
             session,
             outbox,
-            organization_id=source.organization_id,
-            subject=DOCUMENT_FAILED,
-            payload=event.SerializeToString(),
-            event_id=header.event_id,
+            source,
+            DOCUMENT_FAILED,
+            lambda header: documents_pb2.DocumentFailed(header=header, stage=stage, reason=reason),
         )
 
 
@@ -47,15 +67,10 @@ async def report_progress(
 ) -> None:
     """Announce how far `stage` has come with this document (0..1 of the stage), for its progress bar."""
     async with tenant_transaction(sessions, source.organization_id) as session:
-        header = new_header(
-            organization_id=source.organization_id, document_id=source.document_id, generation=source.generation
-        )
-        event = documents_pb2.StageProgress(header=header, stage=stage, fraction=fraction, message=message)
-        await enqueue(
+        await enqueue_about(
             session,
             outbox,
-            organization_id=source.organization_id,
-            subject=DOCUMENT_STAGE_PROGRESS,
-            payload=event.SerializeToString(),
-            event_id=header.event_id,
+            source,
+            DOCUMENT_STAGE_PROGRESS,
+            lambda header: documents_pb2.StageProgress(header=header, stage=stage, fraction=fraction, message=message),
         )

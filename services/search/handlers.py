@@ -10,11 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
-from services.common.document_events import report_failure, report_progress
-from services.common.events import new_header
+from services.common.document_events import enqueue_about, report_failure, report_progress
 from services.common.logging import get_logger
 from services.common.object_store import ObjectStore, extracted_key
-from services.common.outbox import enqueue
 from services.common.subjects import DOCUMENT_INDEXED
 from services.search import repository as repo
 from services.search import tables
@@ -138,17 +136,13 @@ class SearchHandlers:
 
     async def _announce_indexed(self, session: AsyncSession, header: documents_pb2.EventHeader, chunks: int) -> None:
         """DocumentIndexed through the outbox: it leaves if and only if `session`'s transaction commits."""
-        out = new_header(
-            organization_id=header.organization_id, document_id=header.document_id, generation=header.generation
-        )
-        event = documents_pb2.DocumentIndexed(header=out, chunk_count=chunks, embedding_model=self._embedder.model_name)
-        await enqueue(
+        model = self._embedder.model_name
+        await enqueue_about(
             session,
             tables.outbox,
-            organization_id=header.organization_id,
-            subject=DOCUMENT_INDEXED,
-            payload=event.SerializeToString(),
-            event_id=out.event_id,
+            header,
+            DOCUMENT_INDEXED,
+            lambda out: documents_pb2.DocumentIndexed(header=out, chunk_count=chunks, embedding_model=model),
         )
 
     async def _embed_reporting_progress(self, header: documents_pb2.EventHeader, texts: list[str]) -> list[list[float]]:
