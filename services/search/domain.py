@@ -208,19 +208,21 @@ def query_terms(query: str) -> list[str]:
     return terms
 
 
+def _has_websearch_syntax(query: str) -> bool:
+    """A quoted phrase or an -excluded word: the user asked for exactly these words."""
+    return '"' in query or any(w.startswith("-") for w in query.split())
+
+
 def is_plain_query(query: str) -> bool:
     """Several words and no websearch syntax (quotes, -exclusions): chunks with only some words may match too."""
-    words = query.split()
-    return len(words) > 1 and '"' not in query and not any(w.startswith("-") for w in words)
+    return len(query.split()) > 1 and not _has_websearch_syntax(query)
 
 
 def allows_fuzzy(query: str) -> bool:
     """Whether a query none of whose words matched may be taken for a misspelling and matched by similarity.
     Not when its user asked for exactly what they wrote: a quoted phrase, an excluded word, or anything with
     digits (an identifier, a date): "JIRA-4712" must not find JIRA-4711, nor "Q1 2025" find Q1 2024."""
-    return (
-        '"' not in query and not any(w.startswith("-") for w in query.split()) and not any(c.isdigit() for c in query)
-    )
+    return not _has_websearch_syntax(query) and not any(c.isdigit() for c in query)
 
 
 def _match_key(token: str, terms: set[str]) -> str | None:
