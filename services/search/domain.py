@@ -125,6 +125,8 @@ def reciprocal_rank_fusion(semantic: list[int], keyword: list[int], *, k: int) -
 
 # Words, with identifiers kept whole ("JIRA-1234", "v2.1", "Q1"); \w covers unicode letters.
 _TOKEN = re.compile(r"\w+(?:[-_./:]\w+)*")
+_SEPARATOR = re.compile(r"[-_./:]")
+_PATH_SEPARATOR = re.compile(r"[./:]")  # joins identifiers, where "-" and "_" join an identifier's own parts
 # websearch syntax a user may type; not words to highlight.
 _OPERATORS = {"or", "and", "not"}
 # Words too common to be worth a mark (the english FTS configuration drops them too).
@@ -194,17 +196,16 @@ def stem(word: str) -> str:
 
 
 def query_terms(query: str) -> list[str]:
-    """The query's words to mark in a snippet: stemmed, de-duplicated, without operators and stopwords."""
+    """The query's words to mark in a snippet: stemmed, de-duplicated, without operators and stopwords.
+    An identifier stays whole: "JIRA-1234" is one term, so "JIRA-9876" is not marked through "jira"."""
     terms: list[str] = []
     for token in _TOKEN.findall(query):
         lowered = token.lower()
-        parts = [lowered, *re.split(r"[-_./:]", lowered)] if len(token) > 1 else [lowered]
-        for part in parts:
-            if not part or part in _OPERATORS or part in _STOPWORDS:
-                continue
-            term = stem(part)
-            if term not in terms:
-                terms.append(term)
+        if lowered in _OPERATORS or lowered in _STOPWORDS:
+            continue
+        term = stem(lowered)
+        if term not in terms:
+            terms.append(term)
     return terms
 
 
@@ -226,14 +227,17 @@ def allows_fuzzy(query: str) -> bool:
 
 
 def _match_key(token: str, terms: set[str]) -> str | None:
-    """The stem by which `token` matches a query term, or None when it matches none."""
+    """The stem by which `token` matches a query term, or None when it matches none.
+    A compound matches through a piece between "/", ":" or "." ("OPS-1/OPS-2" holds the identifier "OPS-2")
+    or through a word of it ("budget-related" holds "budget")."""
     lowered = token.lower()
     key = stem(lowered)
     if key in terms or lowered in terms:
         return key
     if lowered.isalnum():
-        return None  # no parts to look into
-    if any(stem(part) in terms for part in re.split(r"[-_./:]", lowered) if part):
+        return None  # no pieces to look into
+    pieces = [*_PATH_SEPARATOR.split(lowered), *_SEPARATOR.split(lowered)]
+    if any(piece in terms or stem(piece) in terms for piece in pieces if piece):
         return key
     return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 
 import pytest
@@ -116,7 +117,7 @@ def test_stemming_joins_word_forms() -> None:
 
 def test_query_terms_drop_operators_stopwords_and_keep_identifiers() -> None:
     assert query_terms('"Q1 2024" or -the vendor') == ["q1", "2024", "vendor"]
-    assert query_terms("JIRA-1234 status") == ["jira-1234", "jira", "1234", "status"]
+    assert query_terms("JIRA-1234 status") == ["jira-1234", "status"]
     assert query_terms("'); DROP TABLE x; --") == ["drop", "table", "x"]
     assert query_terms("Überprüfung 😀") == ["überprüfung"]
 
@@ -149,6 +150,14 @@ def test_a_snippet_marks_identifiers_whole_and_escapes_html() -> None:
     snippet = make_snippet(text, query_terms("JIRA-4711"))
     assert "<mark>JIRA-4711</mark>" in snippet
     assert "<script>" not in snippet and "&lt;script&gt;" in snippet and "&amp;" in snippet
+
+
+def test_a_snippet_marks_only_the_identifier_asked_for_but_a_word_inside_compounds() -> None:
+    text = "JIRA-1234 waits on JIRA-9876 and JIRA-12345; see OPS-7/JIRA-1234 on the budget-related board."
+    marked = re.findall(r"<mark>(.*?)</mark>", make_snippet(text, query_terms("JIRA-1234")))
+    assert marked == ["JIRA-1234", "OPS-7/JIRA-1234"]
+    marked = re.findall(r"<mark>(.*?)</mark>", make_snippet(text, query_terms("jira budget")))
+    assert marked == ["JIRA-1234", "JIRA-9876", "JIRA-12345", "OPS-7/JIRA-1234", "budget-related"]
 
 
 def test_a_snippet_centres_on_the_densest_window_of_a_long_chunk() -> None:

@@ -289,6 +289,8 @@ async def test_an_identifier_or_a_phrase_that_is_not_there_finds_nothing_by_keyw
     assert await platform.search(tenants[0], '"vendr contract"', "KEYWORD") == []
     hybrid = await platform.search(tenants[0], "JIRA-4712", "HYBRID")
     assert hybrid and not any(h.HasField("keyword_rank") for h in hybrid)
+    # Found by meaning, the ticket's chunk is shown, but JIRA-4711 is not the identifier asked for.
+    assert any("JIRA-4711" in h.snippet for h in hybrid) and not any("<mark>" in h.snippet for h in hybrid)
 
 
 async def test_the_document_filter_limits_results(platform: Platform, tenants: Any, corpus: Any) -> None:
