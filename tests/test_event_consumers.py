@@ -50,3 +50,47 @@ async def _publish_when_connected(js: JetStreamContext) -> None:
             return
         except Exception:  # noqa: BLE001 - still reconnecting
             await asyncio.sleep(0.5)
+
+
+async def test_a_message_outlasting_ack_wait_is_not_handed_to_another_replica(tmp_path: Path) -> None:
+    port, data, log = free_port(), tmp_path / "nats", tmp_path / "nats.log"
+    nats_server.start(data, port=port, log=log)
+    nc = await events.connect(f"nats://127.0.0.1:{port}", name="keep-alive-test")
+    try:
+        js = nc.jetstream()
+        await events.ensure_streams(js)
+        # The slow one takes three ack waits; the other waits behind it in the same fetched batch.
+        for payload in (b"slow", b"queued behind it"):
+            await events.publish(js, subjects.DOCUMENT_DELETED, payload, message_id=uuid.uuid4().hex)
+        handled: list[tuple[bytes, int]] = []
+        both_handled = asyncio.Event()
+
+        async def handler(data: bytes, delivered: int, _: str) -> None:
+            handled.append((data, delivered))
+            if len(handled) >= 2:
+                both_handled.set()
+            if data == b"slow":
+                await asyncio.sleep(4.5)
+
+        stop = asyncio.Event()
+        replicas = [
+            asyncio.create_task(
+                events.consume(
+                    js,
+                    subject=subjects.DOCUMENT_DELETED,
+                    durable="keep-alive-test",
+                    handler=handler,
+                    stop=stop,
+                    ack_wait_s=1.5,
+                )
+            )
+            for _ in range(2)
+        ]
+        await asyncio.wait_for(both_handled.wait(), timeout=60)
+        await asyncio.sleep(6)  # long enough for any redelivery to have been handled by the other replica
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*replicas), timeout=10)
+        assert sorted(handled) == [(b"queued behind it", 1), (b"slow", 1)]
+    finally:
+        await nc.close()
+        nats_server.stop(data)

@@ -141,11 +141,30 @@ async def consume(
             log.warning("fetch_failed", durable=durable, error=str(exc))
             await asyncio.sleep(0.5)
             continue
-        for message in messages:
+        # A long handler (a large document's embedding, a slow model) would outlast `ack_wait_s`, and JetStream
+        # would hand its message, and the batch's others still waiting here, to another replica meanwhile.
+        unfinished = list(messages)
+        keep_alive = asyncio.create_task(_report_in_progress(unfinished, every_s=ack_wait_s / 3, durable=durable))
+        try:
+            for message in messages:
+                try:
+                    await _handle(message, handler, durable=durable, max_deliver=max_deliver, on_give_up=on_give_up)
+                except Exception as exc:  # noqa: BLE001 - the ack or nak was lost; the message comes back
+                    log.warning("ack_failed", durable=durable, error=str(exc))
+                unfinished.remove(message)
+        finally:
+            keep_alive.cancel()
+
+
+async def _report_in_progress(unfinished: list[Msg], *, every_s: float, durable: str) -> None:
+    """Until cancelled, tell JetStream every `every_s` that the messages in `unfinished` are still being worked on."""
+    while True:
+        await asyncio.sleep(every_s)
+        for message in list(unfinished):
             try:
-                await _handle(message, handler, durable=durable, max_deliver=max_deliver, on_give_up=on_give_up)
-            except Exception as exc:  # noqa: BLE001 - the ack or nak was lost; the message comes back
-                log.warning("ack_failed", durable=durable, error=str(exc))
+                await message.in_progress()
+            except Exception as exc:  # noqa: BLE001 - NATS reconnecting; the next report may get through
+                log.warning("in_progress_failed", durable=durable, error=str(exc))
 
 
 async def _handle(
