@@ -105,6 +105,7 @@ def test_ask_answers_with_citations_that_point_at_real_chunks(analysed: dict[str
         assert runs and all(" ".join(run.split()[1:-1]) in document_words for run in runs), citation
     unanswerable = gateway(ASK, {"q": "What is the capital of Australia?"}, token=token).ok()["ask"]
     assert "do not answer" in unanswerable["answer"] and unanswerable["citations"] == []
+    assert gateway(ASK, {"q": "Who will send the vendor contract?", "ids": []}, token=token).codes == ["BAD_USER_INPUT"]
 
 
 def test_usage_agrees_with_the_model_calls(analysed: dict[str, Any], gateway: GraphQLClient) -> None:

@@ -144,6 +144,8 @@ def test_bad_search_input_is_refused_or_capped(corpus: dict[str, Any], gateway: 
     assert gateway(SEARCH, {"q": "budget", "limit": 0}, token=token).codes == ["BAD_USER_INPUT"]
     assert len(gateway(SEARCH, {"q": "budget", "limit": 10_000}, token=token).ok()["search"]) <= 100
     assert gateway(SEARCH, {"q": "budget", "ids": ["not-an-id"]}, token=token).codes == ["BAD_USER_INPUT"]
+    # Searching within no documents must not become searching within all of them.
+    assert gateway(SEARCH, {"q": "budget", "ids": []}, token=token).codes == ["BAD_USER_INPUT"]
 
 
 def test_a_lone_surrogate_is_bad_user_input_and_a_surrogate_pair_is_text(

@@ -97,8 +97,11 @@ class UsageReport:
 
 
 def _document_filter(document_ids: list[strawberry.ID] | None) -> list[str]:
+    """The documents to search within; [] means all of them, so an empty list given is refused, not widened."""
     if document_ids is None:
         return []
+    if not document_ids:
+        raise PublicError("BAD_USER_INPUT", "documentIds is empty: name at least one document, or leave it out")
     if len(document_ids) > MAX_DOCUMENT_FILTER:
         raise PublicError("BAD_USER_INPUT", f"documentIds may name at most {MAX_DOCUMENT_FILTER} documents")
     return [str(i) for i in document_ids]
