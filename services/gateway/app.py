@@ -27,6 +27,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from services.common import events
 from services.common.errors import RateLimited
 from services.common.grpc_client import open_channel
+from services.common.lifecycle import freeze_startup_objects
 from services.common.tenancy_keys import remote_verifier
 from services.gateway.context import Backends, GatewayContext, authenticate
 from services.gateway.errors import to_public
@@ -162,6 +163,7 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
             pruner = asyncio.create_task(limiter.prune_forever())
             stack.callback(pruner.cancel)
             stack.push_async_callback(limiter.close)
+            freeze_startup_objects()
             yield
 
     def backends() -> Backends:

@@ -3,6 +3,7 @@ reads of a search take an autocommit connection, and each is its own transaction
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,7 @@ async def is_deleted(session: AsyncSession, *, organization_id: str, document_id
     return row is not None
 
 
-def _vector_literal(vector: list[float]) -> str:
+def _vector_literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{x:.8g}" for x in vector) + "]"
 
 
@@ -147,7 +148,7 @@ async def candidates(
     connection: AsyncConnection,
     *,
     organization_id: str,
-    vector: list[float] | None,
+    vector: Sequence[float] | None,
     model: str,
     query: str | None,
     loose: bool,

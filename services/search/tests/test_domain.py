@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import uuid
 
@@ -23,6 +24,7 @@ from services.search.domain import (
     stem,
 )
 from services.search.embeddings import QueryEncoder
+from services.search.handlers import Hit
 from services.search.result_cache import ENTRY_OVERHEAD, ResultCache, ResultKey
 
 
@@ -191,12 +193,12 @@ async def test_concurrent_queries_share_one_forward_pass_and_repeats_hit_the_cac
     fake = CountingEmbedder()
     encoder = QueryEncoder(fake, cache_size=2)
     vectors = await asyncio.gather(*(encoder.encode(q) for q in ["a", "bb", "ccc", "bb"]))
-    assert vectors == [[1.0], [2.0], [3.0], [2.0]]
+    assert vectors == [(1.0,), (2.0,), (3.0,), (2.0,)]
     assert len(fake.calls) <= 2 and sum(len(c) for c in fake.calls) == 3
     calls = len(fake.calls)
-    assert await encoder.encode("ccc") == [3.0]
+    assert await encoder.encode("ccc") == (3.0,)
     assert len(fake.calls) == calls
-    assert await encoder.encode("a") == [1.0]  # evicted (cache of two), embedded again
+    assert await encoder.encode("a") == (1.0,)  # evicted (cache of two), embedded again
     assert len(fake.calls) == calls + 1
 
 
@@ -260,3 +262,13 @@ def test_searches_that_found_nothing_count_against_the_budget_too() -> None:
     off: ResultCache[str] = ResultCache(max_bytes=0, size_of=len)
     off.put(_key("q"), 1, [])
     assert off.get(_key("q"), 1) is None and off.bytes == 0
+
+
+async def test_kept_query_vectors_and_hits_are_not_walked_by_the_garbage_collector() -> None:
+    # Every full collection walks each tracked object while no search is answered; thousands kept would
+    # make it a pause of tens of milliseconds for every search in flight.
+    vector = await QueryEncoder(CountingEmbedder()).encode("a")
+    row = Hit("d", 0, None, "<mark>a</mark>", 0.5, 1, None, "a", 0, 1).as_row()
+    assert Hit(*row) == Hit("d", 0, None, "<mark>a</mark>", 0.5, 1, None, "a", 0, 1)
+    gc.collect()
+    assert not gc.is_tracked(vector) and not gc.is_tracked(row)
