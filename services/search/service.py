@@ -11,6 +11,7 @@ from pmdi.search.v1 import search_pb2, search_pb2_grpc
 
 from services.common import events, subjects
 from services.common.db import create_engine, session_factory
+from services.common.embeddings import LocalEmbedder
 from services.common.grpc_server import start_grpc_server
 from services.common.lifecycle import stop_tasks_on_exit
 from services.common.logging import configure_logging, get_logger
@@ -19,7 +20,7 @@ from services.common.object_store import ObjectStore
 from services.common.outbox import OutboxRelay
 from services.common.tenancy_keys import remote_verifier
 from services.search import tables
-from services.search.embeddings import Embedder, LocalEmbedder, create_embedder
+from services.search.embeddings import Embedder, create_embedder
 from services.search.handlers import SearchHandlers
 from services.search.keyword import ExternalKeywordIndex
 from services.search.rpc import SearchRpc

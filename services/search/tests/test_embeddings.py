@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.search.embeddings import LocalEmbedder
+from services.common.embeddings import LocalEmbedder
 from tests.support.gold import gold_sentences
 
 QUERIES = [
