@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 DIMENSIONS = 384
 LOCAL_MODEL_NAME = "local/all-MiniLM-L6-v2"
@@ -76,15 +77,23 @@ class LocalEmbedder:
                 self._model = model
             return self._model
 
-    def _embed_sync(self, texts: list[str]) -> list[list[float]]:
+    def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors, one row per text (blocking: call it from a worker thread)."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
         vectors = self._load().encode(
             texts, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
         )
-        return unit_vectors(vectors)
+        array = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(array, axis=1, keepdims=True)
+        return array / np.where(norms == 0, 1, norms)
+
+    def _embed_sync(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()  # type: ignore[no-any-return]
 
     def warm_up(self) -> None:
         """Load the model and run it once (blocking), so the first real call is not the slow one."""
-        self._embed_sync(["warm up"])
+        self.encode(["warm up"])
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Embed in a worker thread: the event loop keeps serving while the CPU works."""
