@@ -86,7 +86,7 @@ class LocalEmbedder:
         )
         array = np.asarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(array, axis=1, keepdims=True)
-        return array / np.where(norms == 0, 1, norms)
+        return (array / np.where(norms == 0, 1, norms)).astype(np.float32)
 
     def _embed_sync(self, texts: list[str]) -> list[list[float]]:
         return self.encode(texts).tolist()  # type: ignore[no-any-return]
