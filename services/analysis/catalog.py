@@ -8,7 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-TASKS = ("summary_short", "summary_medium", "summary_detailed", "action_items", "risks", "answer")
+TASKS = ("summary_short", "summary_medium", "summary_detailed", "action_items", "risks", "decisions", "answer")
 
 
 class CatalogModel(BaseModel):

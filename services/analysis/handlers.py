@@ -16,9 +16,10 @@ from services.analysis import repository as repo
 from services.analysis import tables
 from services.analysis.providers.base import ProviderError
 from services.analysis.providers.local_provider import NO_ANSWER
+from services.analysis.quotes import QuotePlaces
 from services.analysis.router import Outcome, Router
 from services.analysis.routing import PRIORITIES
-from services.analysis.schemas import ActionItemsOutput, AnswerOutput, RisksOutput, SummaryOutput
+from services.analysis.schemas import ActionItemsOutput, AnswerOutput, DecisionsOutput, RisksOutput, SummaryOutput
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
 from services.common.document_events import enqueue_about, report_failure, report_progress
@@ -30,20 +31,14 @@ from services.common.subjects import DOCUMENT_ANALYZED
 
 log = get_logger(__name__)
 
-DOCUMENT_TASKS = ("summary_short", "summary_medium", "summary_detailed", "action_items", "risks")
-TASK_MESSAGES = {
-    "summary_short": "Writing the short summary",
-    "summary_medium": "Writing the summary",
-    "summary_detailed": "Writing the detailed summary",
-    "action_items": "Finding action items",
-    "risks": "Finding risks",
-}
+DOCUMENT_TASKS = ("summary_short", "summary_medium", "summary_detailed", "action_items", "risks", "decisions")
 TASK_DONE = {
     "summary_short": "Short summary written",
     "summary_medium": "Summary written",
     "summary_detailed": "Detailed summary written",
     "action_items": "Action items found",
     "risks": "Risks found",
+    "decisions": "Decisions found",
 }
 MAX_QUESTION_CHARS = 2000
 MAX_MONTHLY_BUDGET_USD = 1_000_000.0  # numeric(12, 2) in org_policies; anything near it is a typo
@@ -136,7 +131,7 @@ class AnalysisHandlers:
                 return
             raise StorageError(str(exc)) from exc
         text = str(artifact["text"])
-        await self._progress(header, 0.0, "Analysing: summaries, action items and risks")
+        await self._progress(header, 0.0, "Analysing: summaries, action items, risks and decisions")
         finished = 0
         reporting = asyncio.Lock()  # progress goes out in order, one step per finished task
 
@@ -154,7 +149,8 @@ class AnalysisHandlers:
         async with asyncio.TaskGroup() as group:
             running = [group.create_task(run(task)) for task in DOCUMENT_TASKS]
         outcomes = dict(task.result() for task in running)
-        results = {task: self._merge(task, outcome, text) for task, outcome in outcomes.items()}
+        places = QuotePlaces(text, artifact)
+        results = {task: self._merge(task, outcome, places) for task, outcome in outcomes.items()}
         cost = sum(outcome.cost_usd for outcome in outcomes.values())
         async with tenant_transaction(self._sessions, org) as session:
             if await repo.is_deleted(session, organization_id=org, document_id=doc):
@@ -168,6 +164,7 @@ class AnalysisHandlers:
                 summaries={t: results[t] for t in DOCUMENT_TASKS if t.startswith("summary_")},
                 action_items=results["action_items"],
                 risks=results["risks"],
+                decisions=results["decisions"],
                 cost_usd=cost,
                 pages=int(artifact.get("page_count") or 1),
             )
@@ -175,7 +172,7 @@ class AnalysisHandlers:
         log.info("document_analyzed", document_id=doc, cost_usd=cost)
 
     @staticmethod
-    def _merge(task: str, outcome: Outcome, text: str) -> Any:
+    def _merge(task: str, outcome: Outcome, places: QuotePlaces) -> Any:
         output = outcome.output
         if task.startswith("summary_"):
             return output.summary if isinstance(output, SummaryOutput) else None
@@ -184,18 +181,20 @@ class AnalysisHandlers:
             if isinstance(output, ActionItemsOutput)
             else list(output.risks)
             if isinstance(output, RisksOutput)
+            else list(output.decisions)
+            if isinstance(output, DecisionsOutput)
             else []
         )
-        document = _normalized(text)
         merged: list[dict[str, Any]] = []
         seen: set[str] = set()
         for item in items:
             quote = _normalized(item.source_quote)
             # A quote must be verbatim (up to white space): a model that paraphrased is not cited as if it had quoted.
-            if not quote or quote in seen or quote not in document:
+            offset = places.offset(item.source_quote) if quote and quote not in seen else None
+            if offset is None:
                 continue
             seen.add(quote)
-            merged.append(item.model_dump(mode="json"))
+            merged.append({**item.model_dump(mode="json"), **places.place(offset)})
         return merged
 
     async def _progress(self, header: documents_pb2.EventHeader, fraction: float, message: str) -> None:

@@ -7,7 +7,7 @@ import re
 from pydantic import BaseModel
 
 from services.analysis.complexity import estimate_tokens
-from services.analysis.schemas import ActionItemsOutput, RisksOutput, SummaryOutput
+from services.analysis.schemas import ActionItemsOutput, DecisionsOutput, RisksOutput, SummaryOutput
 
 # Preferred places to cut, best first: a heading, a blank line, a line end, a sentence end, a space.
 _BOUNDARIES = (
@@ -72,28 +72,26 @@ def reduce_prompt(partials: list[str]) -> str:
     return "\n\n".join(f"Part {n}:\n{summary}" for n, summary in enumerate(partials, start=1))
 
 
+# The list each task's output holds; every entry has a verbatim source_quote.
+_LISTS: dict[type[BaseModel], str] = {ActionItemsOutput: "items", RisksOutput: "risks", DecisionsOutput: "decisions"}
+
+
 def merge_lists(outputs: list[BaseModel]) -> BaseModel:
-    """Action items or risks from every part, in order, the same quote only once."""
+    """Action items, risks or decisions from every part, in order, the same quote only once."""
+    kinds = {type(output) for output in outputs}
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind is None or kind not in _LISTS:
+        raise TypeError("only action items, risks and decisions are merged; summaries are reduced by a model")
+    field = _LISTS[kind]
     seen: set[str] = set()
-    if all(isinstance(o, ActionItemsOutput) for o in outputs):
-        items = []
-        for output in outputs:
-            assert isinstance(output, ActionItemsOutput)
-            for item in output.items:
-                if item.source_quote.strip() not in seen:
-                    seen.add(item.source_quote.strip())
-                    items.append(item)
-        return ActionItemsOutput(items=items)
-    if all(isinstance(o, RisksOutput) for o in outputs):
-        risks = []
-        for output in outputs:
-            assert isinstance(output, RisksOutput)
-            for risk in output.risks:
-                if risk.source_quote.strip() not in seen:
-                    seen.add(risk.source_quote.strip())
-                    risks.append(risk)
-        return RisksOutput(risks=risks)
-    raise TypeError("only action items and risks are merged; summaries are reduced by a model")
+    merged = []
+    for output in outputs:
+        for entry in getattr(output, field):
+            quote = entry.source_quote.strip()
+            if quote not in seen:
+                seen.add(quote)
+                merged.append(entry)
+    return kind(**{field: merged})
 
 
 def partial_summaries(outputs: list[BaseModel]) -> list[str]:

@@ -218,6 +218,14 @@ async def record_call(
     )
 
 
+# What each kind of finding stores besides its place in the document.
+_FINDING_COLUMNS = {
+    "action_items": ("title", "owner", "due_date", "source_quote"),
+    "risks": ("description", "severity", "mitigation", "source_quote"),
+    "decisions": ("text", "made_by", "source_quote"),
+}
+
+
 async def save_analysis(
     session: AsyncSession,
     *,
@@ -227,6 +235,7 @@ async def save_analysis(
     summaries: dict[str, str | None],
     action_items: list[dict[str, Any]],
     risks: list[dict[str, Any]],
+    decisions: list[dict[str, Any]],
     cost_usd: float,
     pages: int,
 ) -> None:
@@ -246,40 +255,27 @@ async def save_analysis(
             "cost": cost_usd,
         },
     )
-    for position, item in enumerate(action_items):
-        await session.execute(
-            text(
-                "INSERT INTO analysis.action_items (id, organization_id, document_id, position, title, owner, due_date, "
-                "source_quote) VALUES (:id, :org, :doc, :pos, :title, :owner, :due, :quote)"
-            ),
-            {
+    for table, rows in (("action_items", action_items), ("risks", risks), ("decisions", decisions)):
+        for position, row in enumerate(rows):
+            columns = {
                 "id": str(uuid.uuid4()),
-                "org": organization_id,
-                "doc": document_id,
-                "pos": position,
-                "title": item["title"],
-                "owner": item.get("owner"),
-                "due": date.fromisoformat(item["due_date"]) if item.get("due_date") else None,
-                "quote": item["source_quote"],
-            },
-        )
-    for position, risk in enumerate(risks):
-        await session.execute(
-            text(
-                "INSERT INTO analysis.risks (id, organization_id, document_id, position, description, severity, "
-                "mitigation, source_quote) VALUES (:id, :org, :doc, :pos, :description, :severity, :mitigation, :quote)"
-            ),
-            {
-                "id": str(uuid.uuid4()),
-                "org": organization_id,
-                "doc": document_id,
-                "pos": position,
-                "description": risk["description"],
-                "severity": risk["severity"],
-                "mitigation": risk.get("mitigation"),
-                "quote": risk["source_quote"],
-            },
-        )
+                "organization_id": organization_id,
+                "document_id": document_id,
+                "position": position,
+                **{name: row.get(name) for name in _FINDING_COLUMNS[table]},
+                "page": row.get("page"),
+                "quote_time": row.get("quote_time"),
+            }
+            if columns.get("due_date"):
+                columns["due_date"] = date.fromisoformat(str(columns["due_date"]))
+            # Table and column names are this module's constants; every value is bound.
+            await session.execute(
+                text(
+                    f"INSERT INTO analysis.{table} ({', '.join(columns)}) "  # noqa: S608
+                    f"VALUES ({', '.join(':' + name for name in columns)})"
+                ),
+                columns,
+            )
     await session.execute(
         text(
             "INSERT INTO analysis.processing_log (organization_id, document_id, generation, pages) "
@@ -344,24 +340,18 @@ async def load_analyses(
     ]
     for analysis in analyses:
         params = {"org": organization_id, "doc": analysis["document_id"], "gen": analysis["generation"]}
-        analysis["action_items"] = [
-            dict(r._mapping)
-            for r in await session.execute(
-                text(
-                    "SELECT * FROM analysis.action_items WHERE organization_id = :org AND document_id = :doc ORDER BY position"
-                ),
-                params,
-            )
-        ]
-        analysis["risks"] = [
-            dict(r._mapping)
-            for r in await session.execute(
-                text(
-                    "SELECT * FROM analysis.risks WHERE organization_id = :org AND document_id = :doc ORDER BY position"
-                ),
-                params,
-            )
-        ]
+        for table in _FINDING_COLUMNS:
+            # The table name is one of this module's constants; the values are bound.
+            analysis[table] = [
+                dict(r._mapping)
+                for r in await session.execute(
+                    text(
+                        f"SELECT * FROM analysis.{table} "  # noqa: S608
+                        "WHERE organization_id = :org AND document_id = :doc ORDER BY position"
+                    ),
+                    params,
+                )
+            ]
         analysis["model_calls"] = [
             dict(r._mapping)
             for r in await session.execute(

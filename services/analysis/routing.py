@@ -15,6 +15,7 @@ EXPECTED_OUTPUT_TOKENS = {
     "summary_detailed": 700,
     "action_items": 600,
     "risks": 600,
+    "decisions": 400,
     "answer": 400,
 }
 # The most a reply may be (max_tokens asked of the provider); reserved in every context window.

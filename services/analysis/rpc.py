@@ -33,13 +33,24 @@ def _call_to_proto(call: CallRecord | dict[str, Any]) -> analysis_pb2.ModelCall:
     return message
 
 
+def _place(row: dict[str, Any]) -> analysis_pb2.QuotePlace:
+    place = analysis_pb2.QuotePlace()
+    if row.get("page") is not None:
+        place.page = int(row["page"])
+    if row.get("quote_time"):
+        place.time = str(row["quote_time"])
+    return place
+
+
 def _analysis_to_proto(row: dict[str, Any]) -> analysis_pb2.Analysis:
     message = analysis_pb2.Analysis(document_id=str(row["document_id"]), cost_usd=float(row["cost_usd"]))
     for field in ("summary_short", "summary_medium", "summary_detailed"):
         if row.get(field) is not None:
             setattr(message, field, row[field])
     for item in row["action_items"]:
-        proto = message.action_items.add(id=str(item["id"]), title=item["title"], source_quote=item["source_quote"])
+        proto = message.action_items.add(
+            id=str(item["id"]), title=item["title"], source_quote=item["source_quote"], place=_place(item)
+        )
         if item["owner"]:
             proto.owner = item["owner"]
         if item["due_date"]:
@@ -50,9 +61,16 @@ def _analysis_to_proto(row: dict[str, Any]) -> analysis_pb2.Analysis:
             description=risk["description"],
             severity=risk["severity"],
             source_quote=risk["source_quote"],
+            place=_place(risk),
         )
         if risk["mitigation"]:
             proto_risk.mitigation = risk["mitigation"]
+    for decision in row["decisions"]:
+        proto_decision = message.decisions.add(
+            id=str(decision["id"]), text=decision["text"], source_quote=decision["source_quote"], place=_place(decision)
+        )
+        if decision["made_by"]:
+            proto_decision.made_by = decision["made_by"]
     message.model_calls.extend(_call_to_proto(c) for c in row["model_calls"])
     return message
 

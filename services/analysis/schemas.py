@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-PROMPT_VERSION = "2026-11-24.1"
+PROMPT_VERSION = "2026-12-04.1"
 
 
 class SummaryOutput(BaseModel):
@@ -36,12 +36,22 @@ class RisksOutput(BaseModel):
     risks: list[RiskOut]
 
 
+class DecisionOut(BaseModel):
+    text: str = Field(min_length=1)
+    made_by: str | None = None
+    source_quote: str = Field(min_length=1)
+
+
+class DecisionsOutput(BaseModel):
+    decisions: list[DecisionOut]
+
+
 class AnswerOutput(BaseModel):
     answer: str
     cited_chunks: list[int] = Field(default_factory=list)
 
 
-TaskOutput = SummaryOutput | ActionItemsOutput | RisksOutput | AnswerOutput
+TaskOutput = SummaryOutput | ActionItemsOutput | RisksOutput | DecisionsOutput | AnswerOutput
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "summary_short": SummaryOutput,
@@ -49,13 +59,21 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "summary_detailed": SummaryOutput,
     "action_items": ActionItemsOutput,
     "risks": RisksOutput,
+    "decisions": DecisionsOutput,
     "answer": AnswerOutput,
 }
 
 INSTRUCTIONS = {
-    "summary_short": "Summarise the project document in one or two sentences.",
-    "summary_medium": "Summarise the project document in one paragraph of four to six sentences.",
-    "summary_detailed": "Write a sectioned summary: one '## Heading' per topic, each with its key points.",
+    "summary_short": "Summarise the project document or meeting transcript in one or two sentences: the gist.",
+    "summary_medium": (
+        "Summarise the project document or meeting transcript in one paragraph: where things stand, what was "
+        "decided, the key risks and the next steps (with owners)."
+    ),
+    "summary_detailed": (
+        "Write a sectioned summary in Markdown: '## Overview', then '## Discussion' with one '### Topic' per topic and "
+        "its key points (who said what, for a transcript), then '## Decisions', '## Risks', '## Action items' and "
+        "'## Open questions' where there are any. It must cover everything a one-paragraph summary would."
+    ),
     "action_items": (
         "List every action item: a short imperative title, the owner's name if stated, the due date as YYYY-MM-DD "
         "if stated (resolve relative dates against the document's date), and source_quote: the exact sentence "
@@ -65,9 +83,14 @@ INSTRUCTIONS = {
         "List every risk: a description, severity LOW, MEDIUM, HIGH or CRITICAL from the impact described, the "
         "mitigation if stated, and source_quote: the exact sentence from the document, copied verbatim."
     ),
+    "decisions": (
+        "List every decision: what was agreed or decided (text), made_by: who decided it if the document says, and "
+        "source_quote: the exact sentence from the document, copied verbatim."
+    ),
     "answer": (
-        "Answer the question using only the numbered excerpts. Cite the numbers you used in cited_chunks. "
-        "If the excerpts do not contain the answer, say that the documents do not answer it and cite nothing."
+        "Answer the question using only the numbered excerpts, in whole sentences, each followed by the number of the "
+        "excerpt it rests on in brackets, like [2]. Cite the numbers you used in cited_chunks. If the excerpts do not "
+        "contain the answer, say that the documents do not answer it and cite nothing."
     ),
 }
 

@@ -22,6 +22,7 @@ from services.analysis.rpc import AnalysisRpc
 from services.analysis.settings import AnalysisSettings
 from services.common import events, subjects
 from services.common.db import create_engine, session_factory
+from services.common.embeddings import LocalEmbedder
 from services.common.grpc_client import open_channel
 from services.common.grpc_server import start_grpc_server
 from services.common.lifecycle import stop_tasks_on_exit
@@ -39,9 +40,16 @@ def migrate(settings: AnalysisSettings) -> None:
     upgrade_to_head(migrations_dir=MIGRATIONS_DIR, database_url=settings.database_url, schema=tables.SCHEMA)
 
 
-def providers_from(settings: AnalysisSettings) -> dict[str, Provider]:
+def local_embedder(settings: AnalysisSettings) -> LocalEmbedder | None:
+    """The sentence model the local provider chooses sentences with (the one search embeds with), unless turned off."""
+    if not settings.local_embeddings:
+        return None
+    return LocalEmbedder(precision=settings.embedding_precision)
+
+
+def providers_from(settings: AnalysisSettings, embedder: LocalEmbedder | None = None) -> dict[str, Provider]:
     """The local provider always; OpenAI and Anthropic when their keys are configured."""
-    providers: dict[str, Provider] = {"local": LocalProvider()}
+    providers: dict[str, Provider] = {"local": LocalProvider(embed=embedder.encode if embedder else None)}
     if settings.openai_api_key:
         from services.analysis.providers.openai_provider import OpenAIProvider
 
@@ -59,7 +67,11 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     engine = create_engine(settings)
     stack.push_async_callback(engine.dispose)
     sessions = session_factory(engine)
-    providers = providers_from(settings)
+    embedder = local_embedder(settings)
+    if embedder is not None:
+        # Loaded now, in a thread, so the first document is not the one that waits for it.
+        await asyncio.to_thread(embedder.warm_up)
+    providers = providers_from(settings, embedder)
     router = Router(
         sessions=sessions,
         catalog=load_catalog(settings.catalog_file),

@@ -34,6 +34,10 @@ class AnalysisSettings(ServiceSettings):
     breaker_failures: int = 3
     breaker_reset_s: float = 30.0
     max_answer_chunks: int = 6
+    # The local provider chooses sentences by meaning with the sentence model search uses (loaded at start, ~5 s,
+    # ~600 MB); off, it compares words only. Precision as search's (see common/embeddings.py).
+    local_embeddings: bool = True
+    embedding_precision: str = "auto"
     # Documents analysed at once per process, and how long one may take before JetStream redelivers it
     # (longer than a task's worst case: every model's attempts, timeouts and back-off).
     analysis_workers: int = Field(default=2, ge=1)

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import date, datetime
 from enum import Enum
-from typing import cast
+from typing import Any, cast
 
 import strawberry
 from pmdi.analysis.v1 import analysis_pb2
@@ -71,6 +71,8 @@ class ActionItem:
     owner: str | None
     due_date: date | None
     source_quote: str
+    page: int | None = strawberry.field(description="The page the quote is on, in a paged document.")
+    quote_time: str | None = strawberry.field(description="When the quote was said (HH:MM:SS), in a timed transcript.")
 
 
 @strawberry.type
@@ -80,6 +82,25 @@ class Risk:
     severity: Severity
     mitigation: str | None
     source_quote: str
+    page: int | None = strawberry.field(description="The page the quote is on, in a paged document.")
+    quote_time: str | None = strawberry.field(description="When the quote was said (HH:MM:SS), in a timed transcript.")
+
+
+@strawberry.type
+class Decision:
+    id: strawberry.ID
+    text: str
+    made_by: str | None = strawberry.field(description="Who decided, where the document says.")
+    source_quote: str
+    page: int | None = strawberry.field(description="The page the quote is on, in a paged document.")
+    quote_time: str | None = strawberry.field(description="When the quote was said (HH:MM:SS), in a timed transcript.")
+
+
+def _place(place: analysis_pb2.QuotePlace) -> dict[str, Any]:
+    return {
+        "page": place.page if place.HasField("page") else None,
+        "quote_time": place.time if place.HasField("time") else None,
+    }
 
 
 @strawberry.type
@@ -127,6 +148,7 @@ class Analysis:
                 owner=a.owner if a.HasField("owner") else None,
                 due_date=date.fromisoformat(a.due_date) if a.HasField("due_date") else None,
                 source_quote=a.source_quote,
+                **_place(a.place),
             )
             for a in self.proto.action_items
         ]
@@ -140,8 +162,22 @@ class Analysis:
                 severity=Severity(r.severity),
                 mitigation=r.mitigation if r.HasField("mitigation") else None,
                 source_quote=r.source_quote,
+                **_place(r.place),
             )
             for r in self.proto.risks
+        ]
+
+    @strawberry.field
+    def decisions(self) -> list[Decision]:
+        return [
+            Decision(
+                id=strawberry.ID(d.id),
+                text=d.text,
+                made_by=d.made_by if d.HasField("made_by") else None,
+                source_quote=d.source_quote,
+                **_place(d.place),
+            )
+            for d in self.proto.decisions
         ]
 
     @strawberry.field

@@ -18,7 +18,9 @@ from services.analysis.local.owners import (
     people,
 )
 from services.analysis.local.segmentation import Unit, segment
+from services.analysis.local.spoken_actions import extract_spoken_action_items
 from services.analysis.local.table_columns import column, is_done, is_risk_table
+from services.analysis.local.transcripts import parse_turns
 
 ACTION_SECTION = re.compile(
     r"\b(?:action(?:s| items?| points?| log)?|next steps?|to-?dos?|follow[- ]?ups?(?: actions)?|tasks?|"
@@ -405,7 +407,10 @@ def _prose_items(
 
 
 def extract_action_items(text: str, *, document_date: date | None = None) -> list[ActionItemDraft]:
-    """Action items in document order, with owners as written and due dates resolved against `document_date`."""
+    """Action items in document order, with owners as written and due dates resolved against `document_date`;
+    a transcript's are the commitments and requests spoken in it."""
+    if parse_turns(text):
+        return extract_spoken_action_items(text, document_date=document_date)
     known = people(text)
     items: list[ActionItemDraft] = []
     seen: set[str] = set()

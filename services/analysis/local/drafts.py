@@ -36,3 +36,12 @@ class RiskDraft:
     severity: Severity
     mitigation: str | None
     source_quote: str
+
+
+@dataclass(frozen=True)
+class DecisionDraft:
+    """Something agreed; `made_by` when the text says who; `source_quote` is a verbatim substring of the document."""
+
+    text: str
+    made_by: str | None
+    source_quote: str

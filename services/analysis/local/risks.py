@@ -8,6 +8,7 @@ from services.analysis.local.drafts import RiskDraft
 from services.analysis.local.segmentation import Unit, clean, segment, sentence_spans
 from services.analysis.local.severity import from_ratings, from_text
 from services.analysis.local.table_columns import column, is_done, is_risk_table
+from services.analysis.local.transcripts import spoken_sentences
 
 RISK_SECTION = re.compile(
     r"\b(?:risks?|raid|issues?|concerns?(?: raised)?|blockers?|threats?|watch ?list|what could go wrong)\b", re.I
@@ -23,11 +24,18 @@ RISK_CUE = re.compile(
     r"fail|require|increase|exceed|take|lead|leave|breach|miss|expose|stay|get|lose|force|put|add|have to)|"
     r"if .{3,120}?(?:,|then)\s.{0,80}?\b(?:would|could|will|may|might)\b|unless|insufficient|shortage|"
     r"not (?:yet )?(?:certified|approved|reviewed|scheduled|signed|available|agreed)|outside (?:the )?sla|"
+    # Facts that are already problems: overruns, slips, unfilled roles, open defects, one person covering a role.
+    r"slipped|running late|overdue|\d+(?:\.\d+)?\s*%\s+(?:over|above|behind)|"
+    r"over (?:the )?(?:[\w-]+\s+){0,2}(?:forecast|budget|baseline|estimate)|"
+    r"(?:has|have) not (?:yet )?been (?:hired|filled|recruited|staffed|resolved|fixed|delivered|received)|"
+    r"not (?:yet )?(?:hired|filled|recruited|staffed)|(?:open|unresolved|outstanding) (?:critical |major |p1 )?(?:defects?|bugs?)|"
+    r"understaffed|short-staffed|vacan(?:t|cy|cies)|covered by (?:\w+\s+){1,2}alone|"
     r"above the (?:business case|budget|plan)|undocumented|unstable|warned|vulnerab\w+)\b",
     re.IGNORECASE,
 )
 _STRONG_CUE = re.compile(
-    r"\b(?:risks?|at risk|could|may|might|would|if\b.{3,120}?\b(?:would|could|will)|blocks|blocker|breach|"
+    # "may" in lower case only: "by May" is a month.
+    r"\b(?:risks?|at risk|could|(?-i:may)|might|would|if\b.{3,120}?\b(?:would|could|will)|blocks|blocker|breach|"
     r"overrun|showstopper)\b",
     re.I,
 )
@@ -42,7 +50,11 @@ _INLINE_MITIGATION = re.compile(
 )
 _WORKAROUND = re.compile(r"\b(?:as a workaround|to reduce (?:this|the) (?:risk|exposure|impact)|to mitigate)\b", re.I)
 _ANAPHOR = re.compile(
-    r"^(?:this|that|these|those|it|which|as a result|the committee agreed that this)\b|\bthis is a\b", re.I
+    r"^(?:this|that|these|those|it|which|as a result|the committee agreed that this)\b|\bthis is a\b|"
+    # "The overrun comes from ...": the problem just stated, explained.
+    r"^(?:[A-Z][\w'’-]+\s+(?:explained|said|noted|added)\s+that\s+)?the\s+(?:overrun|slip(?:page)?|delay|shortfall|gap|"
+    r"overspend|problem|issue)\b",
+    re.I,
 )
 _REPORTING = re.compile(
     r"^(?:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?|the \w+)\s+(?:highlighted|warned|noted|reported|raised|mentioned|"
@@ -158,7 +170,10 @@ def _groups(units: tuple[Unit, ...], title: str | None) -> list[list[Unit]]:
 
 
 def extract_risks(text: str) -> list[RiskDraft]:
-    """Risks in document order, with severity, mitigation where stated, and the verbatim source."""
+    """Risks in document order, with severity, mitigation where stated, and the verbatim source; a transcript's
+    are the worries and problems voiced in it."""
+    if spoken_sentences(text):
+        return extract_spoken_risks(text)
     segmented = segment(text)
     ordered: list[tuple[int, RiskDraft]] = []
     for unit in segmented.units:
@@ -197,3 +212,34 @@ def _from_group(text: str, group: list[Unit], title: str | None) -> RiskDraft | 
         return None
     body = " ".join(core)
     return RiskDraft(description, from_text(body), _mitigation(sentences), text[group[0].start : group[-1].end])
+
+
+# In speech, "could" and "would" are everywhere and "the issue is" is how people think aloud: a spoken risk is a
+# worry voiced as one, or a project fact that is already a problem.
+_SPOKEN_RISK = re.compile(
+    r"\b(?:I['’]?m\s+(?:a\s+(?:little|bit)\s+|quite\s+|very\s+|also\s+|really\s+)*(?:worried|concerned)\s+(?:about|that)|"
+    r"(?:my|our|the|one|a)\s+(?:main\s+|biggest\s+|big\s+|real\s+|only\s+)?(?:concern|worry|risk|danger)\s+(?:is|here|of|that)|"
+    r"(?:it['’]s|that['’]s|it\s+is|that\s+is|it\s+would\s+be|that\s+would\s+be)\s+(?:a\s+bit\s+|quite\s+|too\s+|very\s+)?"
+    r"(?:risky|dangerous)|at risk|"
+    r"(?:too|very)\s+(?:expensive|costly|dear)|over\s+(?:the\s+|our\s+)?budget|overrun|behind\s+schedule|"
+    r"(?:won['’]t|will\s+not|not\s+going\s+to)\s+be\s+(?:ready|finished|done)|run(?:ning)?\s+out\s+of\s+"
+    r"(?:money|time|budget|cash|funds)|can['’]t\s+afford|exceed(?:s|ed)?\s+(?:the\s+|our\s+)?(?:budget|cost|price))",
+    re.I,
+)
+_SPOKEN_DENIAL = re.compile(
+    r"\b(?:not|no|never|don['’]t|didn['’]t|doesn['’]t|isn['’]t|wasn['’]t|aren['’]t|without|nothing)\b[^.]{0,25}"
+    r"\b(?:worr|concern|risk|danger|expensive|costly|budget)",
+    re.I,
+)
+
+
+def extract_spoken_risks(text: str) -> list[RiskDraft]:
+    """Risks voiced in a meeting, with who raised them; empty for a text that is not a transcript."""
+    risks: list[RiskDraft] = []
+    for sentence in spoken_sentences(text):
+        said = sentence.text
+        if len(said.split()) < 6 or said.endswith("?") or not _SPOKEN_RISK.search(said) or _SPOKEN_DENIAL.search(said):
+            continue
+        description = f"{said.rstrip('.!')} (raised by {sentence.speaker})"
+        risks.append(RiskDraft(description, from_text(said), _mitigation([said]), text[sentence.start : sentence.end]))
+    return risks

@@ -21,7 +21,8 @@ _HIGH = re.compile(
     r"\b(?:high|major|significant(?:ly)?|serious|severe|much longer|blocker|blocks|blocked|blocking|key[- ]person|"
     r"single point of failure|overrun|over budget|go-live delay|delay (?:the )?go-live|cannot go live|unsupported|"
     r"understaffed|(?:by|of) (?:a further |another |up to )?(?:\d+|one|two|three|four|five|six|several) (?:weeks?|months?)|"
-    r"a (?:further )?month|\d+% (?:above|over)|breach|non-?compliance|compliance risk|outage|data loss)\b",
+    r"a (?:further )?month|\d+% (?:above|over)|breach|non-?compliance|compliance risk|outage|data loss|"
+    r"exhaust(?:s|ed|ing)? (?:the |our )?(?:contingency|budget|reserve)|contingency)\b",
     re.I,
 )
 # "unlikely" and "small" are left out: they describe likelihood or size far more often than impact.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import date
 
 from pydantic import BaseModel
@@ -15,57 +14,36 @@ from services.analysis.schemas import (
     ActionItemOut,
     ActionItemsOutput,
     AnswerOutput,
+    DecisionOut,
+    DecisionsOutput,
     RiskOut,
     RisksOutput,
     SummaryOutput,
 )
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9'-]+")
-_STOP = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "is",
-        "are",
-        "was",
-        "were",
-        "what",
-        "who",
-        "when",
-        "which",
-        "how",
-        "does",
-        "do",
-        "did",
-        "with",
-        "by",
-        "at",
-    ]
-)
-NO_ANSWER = "The documents do not answer this question."
+NO_ANSWER = local.NO_ANSWER
 
 
 class LocalProvider:
+    """Extractive analysis on this machine. `embed` (the sentence model search also uses) lets summaries and answers
+    choose sentences by meaning; without it they compare words."""
+
     name = "local"
+
+    def __init__(self, embed: local.Embed | None = None) -> None:
+        self._embed = embed
 
     async def complete(
         self, *, model: str, task: str, system: str, prompt: str, schema: type[BaseModel], timeout_s: float
     ) -> ProviderReply:
-        output = await asyncio.to_thread(self._run, task, prompt)
+        output = await asyncio.to_thread(self.run, task, prompt)
         return ProviderReply(output, estimate_tokens(prompt), estimate_tokens(output.model_dump_json()))
 
-    def _run(self, task: str, text: str) -> BaseModel:
+    def run(self, task: str, text: str) -> BaseModel:
+        """One task on one text (blocking)."""
         if task.startswith("summary_"):
             length = local.SummaryLength[task.removeprefix("summary_").upper()]
-            return SummaryOutput(summary=local.summarize(text, length) or _opening(text))
+            return SummaryOutput(summary=local.summarize(text, length, embed=self._embed) or _opening(text))
         if task == "action_items":
             found_date: date | None = local.detect_document_date(text)
             return ActionItemsOutput(
@@ -86,8 +64,17 @@ class LocalProvider:
                     for r in local.extract_risks(text)
                 ]
             )
+        if task == "decisions":
+            return DecisionsOutput(
+                decisions=[
+                    DecisionOut(text=d.text, made_by=d.made_by, source_quote=d.source_quote)
+                    for d in local.extract_decisions(text)
+                ]
+            )
         if task == "answer":
-            return answer_from_excerpts(text)
+            question, excerpts = local.parse_prompt(text)
+            answer, cited = local.answer(question, excerpts, self._embed)
+            return AnswerOutput(answer=answer, cited_chunks=cited)
         raise ValueError(f"unknown task {task}")
 
 
@@ -97,24 +84,3 @@ def _opening(text: str, limit: int = 300) -> str:
     if len(flat) <= limit:
         return flat or "(empty document)"
     return flat[:limit].rsplit(" ", 1)[0] + " …"
-
-
-def answer_from_excerpts(prompt: str) -> AnswerOutput:
-    """The sentences that best answer the question, with the excerpts they come from."""
-    question, _, body = prompt.partition("\n\nExcerpts:\n")
-    terms = {w for w in _WORD.findall(question.lower().removeprefix("question:")) if w not in _STOP}
-    best: list[tuple[float, int, str]] = []
-    for block in re.split(r"\n(?=\[\d+\] )", body):
-        number = re.match(r"\[(\d+)\] ", block)
-        if not number:
-            continue
-        for sentence in re.split(r"(?<=[.!?])\s+|\n+", block[number.end() :]):
-            words = set(_WORD.findall(sentence.lower()))
-            overlap = len(terms & words) / max(1, len(terms))
-            if overlap > 0:
-                best.append((overlap, int(number.group(1)), sentence.strip()))
-    best.sort(key=lambda item: -item[0])
-    if not best or best[0][0] < 0.34:
-        return AnswerOutput(answer=NO_ANSWER, cited_chunks=[])
-    chosen = [b for b in best[:3] if b[0] >= best[0][0] * 0.6]
-    return AnswerOutput(answer=" ".join(s for _, _, s in chosen), cited_chunks=sorted({n for _, n, _ in chosen}))

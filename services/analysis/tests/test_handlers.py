@@ -182,10 +182,11 @@ async def test_a_document_is_analysed_with_progress_per_task_then_announced(
         "summary_detailed",
         "action_items",
         "risks",
+        "decisions",
     }
     events = await outbox(analysis_database_url, org)
     progress = [documents_pb2.StageProgress.FromString(p) for s, p in events if s == DOCUMENT_STAGE_PROGRESS]
-    assert [round(p.fraction, 1) for p in progress] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert [round(p.fraction, 2) for p in progress] == [0.0, 0.17, 0.33, 0.5, 0.67, 0.83, 1.0]
     assert all(p.stage == "analysis" and p.message for p in progress)
     assert events[-1][0] == DOCUMENT_ANALYZED
     analyzed = documents_pb2.DocumentAnalyzed.FromString(events[-1][1])
@@ -221,7 +222,7 @@ async def test_deleting_a_document_removes_its_results_and_cache_but_keeps_the_l
     handlers, _, doc = await analysed(sessions, org)
     await handlers.forget(header(org, doc))
     assert await handlers.analyses(caller=identity(org), document_ids=[doc]) == []
-    for table in ("analyses", "action_items", "risks"):
+    for table in ("analyses", "action_items", "risks", "decisions"):
         assert (await query(analysis_database_url, org, f"SELECT count(*) AS n FROM analysis.{table}"))[0]["n"] == 0  # noqa: S608 - fixed table names
     cache = await query(
         analysis_database_url, org, "SELECT count(*) AS n FROM analysis.cache WHERE document_id = $1", doc
@@ -230,7 +231,7 @@ async def test_deleting_a_document_removes_its_results_and_cache_but_keeps_the_l
     ledger = await query(
         analysis_database_url, org, "SELECT count(*) AS n FROM analysis.ledger WHERE document_id = $1", doc
     )
-    assert ledger[0]["n"] == 5  # billing facts stay
+    assert ledger[0]["n"] == 6  # billing facts stay
     await handlers.analyze(header(org, doc))  # a late DocumentIndexed for the deleted document
     assert await handlers.analyses(caller=identity(org), document_ids=[doc]) == []
 
@@ -325,7 +326,7 @@ async def test_usage_is_for_admins_only_and_counts_every_call(sessions: Any, org
     with pytest.raises(Forbidden):
         await handlers.usage(caller=identity(org, Role.MEMBER), since=None, until=None)
     report = await handlers.usage(caller=identity(org), since=None, until=None)
-    assert sum(int(line["calls"]) for line in report["lines"]) == 5
+    assert sum(int(line["calls"]) for line in report["lines"]) == 6
     assert report["documents"] == 1 and report["pages"] == 2
     other = await handlers.usage(caller=identity(str(uuid.uuid4())), since=None, until=None)
     assert other["lines"] == [] and other["documents"] == 0
@@ -377,6 +378,7 @@ async def test_the_usage_rpc_totals_equal_the_ledger(sessions: Any, org: str, an
         "summary_detailed",
         "action_items",
         "risks",
+        "decisions",
     }
 
 

@@ -155,16 +155,25 @@ def test_risk_language_outside_a_risks_section_is_found() -> None:
     assert severities == ["CRITICAL", "HIGH"]
 
 
-def test_short_and_medium_summaries_have_the_right_number_of_sentences_from_the_text() -> None:
+def _key_sentences(medium: str) -> list[str]:
+    """A MEDIUM summary's key sentences: what comes before its decisions, risks and next steps."""
+    return _sentences(re.split(r"\b(?:Decided|Key risks|Next steps): ", medium)[0])
+
+
+def test_short_and_medium_summaries_give_key_sentences_from_the_text_then_risks_and_next_steps() -> None:
     short = summarize(MEETING, SummaryLength.SHORT)
     medium = summarize(MEETING, SummaryLength.MEDIUM)
+    key = _key_sentences(medium)
     assert 1 <= len(_sentences(short)) <= 2
-    assert 4 <= len(_sentences(medium)) <= 6
+    assert 3 <= len(key) <= 5
     document = clean(MEETING)
-    for sentence in _sentences(short) + _sentences(medium):
+    for sentence in _sentences(short) + key:
         assert sentence.rstrip(".") in document
+    assert set(_sentences(short)) <= set(key)  # the short summary's sentences lead the medium one
     assert "70% complete" in medium  # the status line outranks the attendee list
     assert "Attendees" not in medium
+    assert "Key risks: The payment provider has not certified our integration; go-live at risk (CRITICAL)" in medium
+    assert "Next steps: Priya to send the revised vendor contract to legal by 2024-03-15" in medium
 
 
 def test_summaries_keep_document_order_and_drop_duplicates() -> None:
@@ -184,12 +193,16 @@ def test_summaries_keep_document_order_and_drop_duplicates() -> None:
     assert positions == sorted(positions)
 
 
-def test_detailed_summary_has_one_block_per_section() -> None:
+def test_detailed_summary_has_the_sections_key_sentences_then_risks_and_action_items_and_covers_medium() -> None:
     detailed = summarize(MEETING, SummaryLength.DETAILED)
     headings = re.findall(r"^## (.+)$", detailed, flags=re.MULTILINE)
-    assert headings == ["Summary", "Action items", "Risks"]
-    for block in detailed.split("\n\n"):
-        assert block.startswith("## ") and len(block.splitlines()) == 2
+    # The document's own action and risk sections are listed item by item in the summary's.
+    assert headings == ["Summary", "Risks", "Action items"]
+    for sentence in _key_sentences(summarize(MEETING, SummaryLength.MEDIUM)):
+        assert sentence.strip() in detailed
+    assert "- CRITICAL: The payment provider has not certified our integration; go-live at risk" in detailed
+    assert "- Lena to book the backup window with the hosting provider by 2024-03-31" in detailed
+    assert len(detailed) > len(summarize(MEETING, SummaryLength.MEDIUM))
 
 
 def test_summaries_can_use_caller_embeddings() -> None:
