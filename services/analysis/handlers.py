@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.analysis import repository as repo
 from services.analysis import tables
+from services.analysis.outline import with_heading_marks
 from services.analysis.providers.base import ProviderError
 from services.analysis.providers.local_provider import NO_ANSWER
 from services.analysis.quotes import QuotePlaces
@@ -51,6 +53,21 @@ def failure_reason(error: Exception) -> str:
     if isinstance(error, StorageError):
         return "Analysis failed: the document's extracted text could not be read from storage."
     return "Analysis failed after repeated attempts because of an internal error; reprocess the document to retry."
+
+
+_CITATION_MARK = re.compile(r"\s*\[(\d+)\]")
+
+
+def renumber_citations(answer: str, cited_excerpts: list[int]) -> str:
+    """ "[n]" marks in an answer point at excerpts; the caller sees the citations in their own order, so excerpt n
+    becomes its citation's number, and a mark of an excerpt that is not cited goes."""
+    position = {excerpt: number for number, excerpt in enumerate(cited_excerpts, start=1)}
+
+    def mark(match: re.Match[str]) -> str:
+        number = position.get(int(match.group(1)))
+        return f" [{number}]" if number else ""
+
+    return _CITATION_MARK.sub(mark, answer)
 
 
 class StorageError(Exception):
@@ -131,6 +148,8 @@ class AnalysisHandlers:
                 return
             raise StorageError(str(exc)) from exc
         text = str(artifact["text"])
+        # Headings marked, so sections read as sections (local extraction and remote models alike).
+        analysed = with_heading_marks(text, list(artifact.get("headings") or []))
         await self._progress(header, 0.0, "Analysing: summaries, action items, risks and decisions")
         finished = 0
         reporting = asyncio.Lock()  # progress goes out in order, one step per finished task
@@ -138,7 +157,7 @@ class AnalysisHandlers:
         async def run(task: str) -> tuple[str, Outcome]:
             nonlocal finished
             outcome = await self._router.run(
-                organization_id=org, task=task, text=text, document_id=doc, generation=generation
+                organization_id=org, task=task, text=analysed, document_id=doc, generation=generation
             )
             async with reporting:
                 finished += 1
@@ -272,8 +291,9 @@ class AnalysisHandlers:
         answer = outcome.output
         assert isinstance(answer, AnswerOutput)
         # Cite only what was retrieved: numbers outside the excerpts are dropped.
-        cited = [hits[n - 1] for n in dict.fromkeys(answer.cited_chunks) if 1 <= n <= len(hits)]
-        return answer, cited, outcome
+        numbers = [n for n in dict.fromkeys(answer.cited_chunks) if 1 <= n <= len(hits)]
+        cited = [hits[n - 1] for n in numbers]
+        return answer.model_copy(update={"answer": renumber_citations(answer.answer, numbers)}), cited, outcome
 
     async def _of_existing_documents(
         self, hits: list[search_pb2.SearchHit], caller: Identity

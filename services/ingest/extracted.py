@@ -49,14 +49,23 @@ class HeadingSpan:
     end: int
 
 
+@dataclass(frozen=True)
+class TurnSpan:
+    """Where a transcript's turn starts in the extracted text, and when it was said (HH:MM:SS)."""
+
+    start: int
+    time: str
+
+
 @dataclass
 class ExtractedDocument:
-    """Clean text in reading order, with page and heading spans as character offsets into it."""
+    """Clean text in reading order, with page, heading and (for a timed transcript) turn offsets into it."""
 
     text: str
     page_count: int | None
     pages: list[PageSpan] = field(default_factory=list)
     headings: list[HeadingSpan] = field(default_factory=list)
+    turns: list[TurnSpan] = field(default_factory=list)
 
 
 def human_size(size: int) -> str:

@@ -1,4 +1,5 @@
-"""Text extraction from PDF, DOCX, HTML, Markdown and plain text, bounded in time, memory and size."""
+"""Text extraction from PDF, DOCX, HTML, Markdown, plain text and transcripts (WebVTT, SubRip), bounded in time,
+memory and size."""
 
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ from services.ingest.isolation import (
     run_isolated,
 )
 from services.ingest.markup import read_html, read_markdown
-from services.ingest.media_types import DOCX, HTML, MARKDOWN, PDF, TEXT
+from services.ingest.media_types import DOCX, HTML, MARKDOWN, PDF, SRT, TEXT, VTT
 from services.ingest.pdfs import read_pdf
 from services.ingest.text_encoding import decode_text
+from services.ingest.transcripts import read_srt, read_vtt, timed_turns
 from services.ingest.word_documents import read_docx
 
 __all__ = [
@@ -50,7 +52,15 @@ _Reader = Callable[[Path, ExtractionLimits, Deadline], ExtractedDocument]
 
 def extract(path: Path, media_type: str, limits: ExtractionLimits) -> ExtractedDocument:
     """Text in reading order with page and heading spans; ExtractionError for anything that cannot be read."""
-    readers: dict[str, _Reader] = {PDF: read_pdf, DOCX: read_docx, HTML: _html, MARKDOWN: _markdown, TEXT: _plain}
+    readers: dict[str, _Reader] = {
+        PDF: read_pdf,
+        DOCX: read_docx,
+        HTML: _html,
+        MARKDOWN: _markdown,
+        TEXT: _plain,
+        VTT: _vtt,
+        SRT: _srt,
+    }
     reader = readers.get(media_type)
     if reader is None:
         raise ExtractionError(f"Files of type {media_type} are not supported.")
@@ -98,7 +108,17 @@ def extract_isolated(path: Path, media_type: str, limits: ExtractionLimits) -> E
 def _prepare_children() -> None:
     # Import the parsers once in the fork server so each child starts in milliseconds. (A child skips a package's
     # __main__, as in `python -m services.ingest`; under a script's main, such as pytest's, it re-runs the script.)
-    parsers = ["services.ingest.extraction", "pypdf", "pypdf.filters", "docx", "bs4", "lxml.html", "markdown_it"]
+    parsers = [
+        "services.ingest.extraction",
+        "pypdf",
+        "pypdf.filters",
+        "docx",
+        "bs4",
+        "lxml.html",
+        "markdown_it",
+        "webvtt",
+        "srt",
+    ]
     preload([*parsers, "charset_normalizer"])
 
 
@@ -126,6 +146,14 @@ def _markdown(path: Path, limits: ExtractionLimits, deadline: Deadline) -> Extra
     return read_markdown(_text_source(path, limits), limits, deadline)
 
 
+def _vtt(path: Path, limits: ExtractionLimits, deadline: Deadline) -> ExtractedDocument:
+    return read_vtt(_text_source(path, limits), limits, deadline)
+
+
+def _srt(path: Path, limits: ExtractionLimits, deadline: Deadline) -> ExtractedDocument:
+    return read_srt(_text_source(path, limits), limits, deadline)
+
+
 def _plain(path: Path, limits: ExtractionLimits, deadline: Deadline) -> ExtractedDocument:
     text = _text_source(path, limits)
     if len(text) > limits.max_text_chars:
@@ -137,4 +165,6 @@ def _plain(path: Path, limits: ExtractionLimits, deadline: Deadline) -> Extracte
         if number % 1000 == 0:
             deadline.check()
         builder.block(paragraph)
-    return builder.build(None)
+    document = builder.build(None)
+    document.turns = timed_turns(document.text)  # "[00:01:02] Name: words" lines say when each turn was said
+    return document

@@ -112,7 +112,8 @@ class IngestHandlers:
                 content_type = confirm_media_type(spool) if content_type.endswith("zip") else content_type
             if content_type is None:
                 raise UnsupportedMediaType(
-                    "unsupported file type: upload a PDF, Word (.docx), plain-text, Markdown or HTML document"
+                    "unsupported file type: upload a PDF, Word (.docx), plain-text, Markdown or HTML document, or a "
+                    "WebVTT (.vtt) or SubRip (.srt) transcript"
                 )
             document_id, now = str(uuid.uuid4()), datetime.now(UTC)
             key = original_key(caller.organization_id, document_id)

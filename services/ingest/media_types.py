@@ -13,9 +13,11 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 HTML = "text/html"
 MARKDOWN = "text/markdown"
 TEXT = "text/plain"
+VTT = "text/vtt"  # WebVTT captions and transcripts (Teams, Zoom)
+SRT = "application/x-subrip"
 # Provisional: only the archive's directory (at its end) tells a DOCX from any other ZIP; see confirm_media_type.
 ZIP = "application/zip"
-SUPPORTED = frozenset({PDF, DOCX, HTML, MARKDOWN, TEXT})
+SUPPORTED = frozenset({PDF, DOCX, HTML, MARKDOWN, TEXT, VTT, SRT})
 
 HEAD_BYTES = 8192
 
@@ -55,6 +57,9 @@ _MARKDOWN_SIGNS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"^>[ \t]?\S", re.M), 1),
 )
 _FIRST_LINE_HEADING = re.compile(r"^\s*#{1,6}[ \t]+\S")
+_WEBVTT = re.compile(r"^WEBVTT(?:[ \t][^\n]*)?(?:\r?\n|$)")
+# A SubRip file opens with its first cue: a number, then "00:00:01,000 --> 00:00:04,000".
+_SUBRIP = re.compile(r"^\d+[ \t]*\r?\n\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}[ \t]+-->[ \t]+\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}")
 
 
 def sniff_media_type(head: bytes) -> str | None:
@@ -127,8 +132,12 @@ def _decode_head(head: bytes) -> str | None:
 
 
 def _text_kind(text: str) -> str:
-    """HTML, Markdown or plain text, by the markup the text uses."""
+    """WebVTT, SubRip, HTML, Markdown or plain text, by what the text opens with and the markup it uses."""
     start = text.lstrip("\ufeff \t\r\n")
+    if _WEBVTT.match(start):
+        return VTT
+    if _SUBRIP.match(start):
+        return SRT
     if _HTML_START.match(start[:4096]):
         return HTML
     html_tags = len(_HTML_TAG.findall(text))

@@ -68,6 +68,8 @@ class Pipeline:
                 "text": extracted.text,
                 "page_count": extracted.page_count,
                 "chunks": [asdict(c) for c in chunks],
+                "headings": [asdict(h) for h in extracted.headings],
+                "turns": [asdict(t) for t in extracted.turns],
             }
             await self._store.put_json(extracted_key(claimed.organization_id, claimed.id, claimed.generation), artifact)
         except ExtractionError as exc:

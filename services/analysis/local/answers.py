@@ -12,12 +12,14 @@ import numpy as np
 
 from services.analysis.local.decisions import SPOKEN, WRITTEN
 from services.analysis.local.salience import Embed, sentence_vectors, terms
-from services.analysis.local.segmentation import clean, segment, sentence_spans
-from services.analysis.local.transcripts import TURN_LINE, content_words, is_backchannel, read_speech
+from services.analysis.local.segmentation import METADATA_LINE, clean, segment, sentence_spans
+from services.analysis.local.transcripts import TURN_LINE, content_words, is_backchannel, read_speech, tighten
 
 NO_ANSWER = "The documents do not answer this question."
-MAX_SENTENCES = 4
-MAX_WORDS = 90
+# A question about a discussion ("Summarize the discussion of ...", "What did they discuss ...") wants more of it
+# than a question of fact ("Why did ... slip?").
+BRIEF = (3, 70)  # sentences, words
+BROAD = (5, 110)
 # Below these, a sentence is not evidence: neither its meaning nor its words are near enough to the question.
 MIN_SIMILARITY = 0.35
 MIN_WORD_COVERAGE = 0.5
@@ -25,6 +27,9 @@ MIN_WORD_COVERAGE = 0.5
 _YES_NO = re.compile(
     r"^(?:is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|should|shall|may|might|must)\b", re.I
 )
+_BROAD = re.compile(r"\b(?:summari[sz]e|discuss\w*|talk(?:ed)? about|overview|opinions?|views?|thoughts?)\b", re.I)
+_WHY = re.compile(r"^\s*(?:why|how come|what (?:caused|was the reason|is the reason))\b", re.I)
+_BECAUSE = re.compile(r"\b(?:because|due to|owing to|as a result|since|caused by|so that|the reason)\b", re.I)
 _ABOUT_DECISIONS = re.compile(r"\b(?:decid\w*|decision\w*|agree\w*|settled|chose|chosen|approv\w*|resolv\w*)\b", re.I)
 _NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without)\b|n['’]t\b", re.I)
 # States a yes/no question asks about, good or bad: an answer in the same state is "yes", in the other "no".
@@ -45,6 +50,14 @@ class Evidence:
     excerpt: int  # the excerpt's number in the prompt
     speaker: str | None
     text: str  # as read
+    section: str | None = None  # the heading a written sentence stands under
+
+    @property
+    def in_context(self) -> str:
+        """The sentence with its heading or its speaker, as it is compared with the question: under "Budget",
+        "Cloud spend is 18% over the forecast" is about the budget; "What did Marketing say" asks for Marketing."""
+        label = self.speaker or self.section
+        return f"{label}: {self.text}" if label else self.text
 
 
 def parse_prompt(prompt: str) -> tuple[str, list[tuple[int, str]]]:
@@ -70,17 +83,24 @@ def _evidence(number: int, text: str) -> list[Evidence]:
         ]
         for speaker, start, end in spans:
             for a, b in sentence_spans(text, start, end):
-                said = read_speech(text[a:b])
+                said = tighten(read_speech(text[a:b]))
                 if not is_backchannel(said) and content_words(said) >= 4:
                     found.append(Evidence(number, speaker, said))
         return found
-    for unit in segment(text).units:
+    segmented = segment(text)
+    for unit in segmented.units:
         pieces = (
             [unit.text]
             if unit.kind != "prose"
             else [clean(text[a:b]) for a, b in sentence_spans(text, unit.start, unit.end)]
         )
-        found.extend(Evidence(number, None, piece) for piece in pieces if content_words(piece) >= 3)
+        # The document's title heads every section: it tells one sentence from another nothing.
+        section = unit.section if unit.section != segmented.title else None
+        found.extend(
+            Evidence(number, None, piece, section)
+            for piece in pieces
+            if content_words(piece) >= 3 and not METADATA_LINE.match(piece)
+        )
     return found
 
 
@@ -94,7 +114,14 @@ def _word_coverage(question: list[str], candidates: list[list[str]]) -> np.ndarr
 
 
 def _stem(word: str) -> str:
-    return re.sub(r"(?:ing|ed|es|s)$", "", word) if len(word) > 4 else word
+    """A word's stem, roughly: "slipped", "slipping", "slips" -> "slip"; "delays", "delayed" -> "delay"."""
+    if len(word) <= 4:
+        return word
+    stem = re.sub(r"ies$", "y", word)
+    stem = re.sub(r"(?:ing|ed|es|s)$", "", stem) if stem == word else stem
+    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+        stem = stem[:-1]  # slipp -> slip, planned -> plan
+    return stem
 
 
 def _verdict(question: str, best: str) -> str | None:
@@ -127,30 +154,32 @@ def answer(question: str, excerpts: list[tuple[int, str]], embed: Embed | None) 
     question_terms = [_stem(t) for t in terms(question)]
     if not candidates or not question.strip():
         return NO_ANSWER, []
-    vectors = sentence_vectors([question] + [e.text for e in candidates], embed)
+    vectors = sentence_vectors([question] + [e.in_context for e in candidates], embed)
     meaning = vectors[1:] @ vectors[0]
-    words = _word_coverage(question_terms, [[_stem(t) for t in terms(e.text)] for e in candidates])
+    words = _word_coverage(question_terms, [[_stem(t) for t in terms(e.in_context)] for e in candidates])
     score = 0.65 * meaning + 0.35 * words
+    if _WHY.match(question):
+        score += 0.1 * np.array([bool(_BECAUSE.search(e.text)) for e in candidates])
     if _ABOUT_DECISIONS.search(question):
         score += 0.1 * np.array([bool(SPOKEN.search(e.text) or WRITTEN.match(e.text)) for e in candidates])
-    for position, evidence in enumerate(candidates):
-        if evidence.speaker and evidence.speaker.lower() in question.lower():
-            score[position] += 0.05  # "What did Marketing think ...": Marketing's own words first
     relevant = (meaning >= MIN_SIMILARITY) | (words >= MIN_WORD_COVERAGE)
     ranked = [int(i) for i in np.argsort(-score) if relevant[i]]
     if not ranked:
         return NO_ANSWER, []
     best = float(score[ranked[0]])
+    most_sentences, most_words = BROAD if _BROAD.search(question) else BRIEF
     chosen: list[int] = []
     length = 0
     for index in ranked:
-        if len(chosen) == MAX_SENTENCES or (chosen and length >= MAX_WORDS) or float(score[index]) < 0.75 * best:
+        if len(chosen) == most_sentences or (chosen and length >= most_words) or float(score[index]) < 0.7 * best:
             break
         if any(float(vectors[1 + index] @ vectors[1 + other]) > 0.85 for other in chosen):
             continue  # says what a chosen sentence says
         chosen.append(index)
         length += len(candidates[index].text.split())
-    parts = [_render(candidates[i]) for i in chosen]
     verdict = _verdict(question, candidates[chosen[0]].text) if _YES_NO.match(question.strip()) else None
+    # Read in the order the excerpts give them: a cause before its explanation, a turn before its reply.
+    chosen.sort()
+    parts = [_render(candidates[i]) for i in chosen]
     text = " ".join(([f"{verdict}."] if verdict else []) + parts)
     return text, list(dict.fromkeys(candidates[i].excerpt for i in chosen))

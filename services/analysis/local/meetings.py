@@ -211,7 +211,8 @@ def _detailed(meeting: Meeting, gist: str, key: list[int]) -> str:
     lengths = [len(r.split()) for r in meeting.readings]
     total = sum(lengths)
     budget = max(DETAILED_WORDS[0], min(DETAILED_WORDS[1], total // DETAILED_SHARE))
-    blocks = [f"## Overview\n{gist}", "## Discussion"]
+    blocks = [f"## Overview\n{gist}"]
+    discussion: list[str] = []
     for topic in meeting.topics:
         members = list(topic.points)
         share = sum(lengths[i] for i in members) / max(1, total)
@@ -225,9 +226,9 @@ def _detailed(meeting: Meeting, gist: str, key: list[int]) -> str:
             lengths=lengths,
             chosen=[i for i in key if i in members],
         )
-        heading = f"### {topic.label}" if len(meeting.topics) > 1 else ""
-        lines = [f"- {meeting.attributed(i)}" for i in chosen]
-        blocks.append("\n".join(([heading] if heading else []) + lines))
+        heading = [f"### {topic.label}"] if len(meeting.topics) > 1 else []
+        discussion.append("\n".join(heading + [f"- {meeting.attributed(i)}" for i in chosen]))
+    blocks.append("## Discussion\n" + "\n\n".join(discussion))
     if meeting.decisions:
         blocks.append(
             "## Decisions\n"
@@ -245,8 +246,13 @@ def _detailed(meeting: Meeting, gist: str, key: list[int]) -> str:
 
 def _open_questions(meeting: Meeting, count: int = 3) -> list[Spoken]:
     """The questions asked that are most about the meeting's subject (not necessarily left unanswered)."""
+    requests = {item.source_quote for item in meeting.action_items}
     if not meeting.questions or not meeting.points:
         return []
     centre = meeting.vectors.mean(axis=0)
-    ranked = [int(i) for i in np.argsort(-(meeting.question_vectors @ centre))]
+    ranked = [
+        int(i)
+        for i in np.argsort(-(meeting.question_vectors @ centre))
+        if not any(meeting.questions[int(i)].text in _read_quote for _read_quote in requests)
+    ]
     return [meeting.questions[i] for i in sorted(pick_diverse(ranked, meeting.question_vectors, count=count))]

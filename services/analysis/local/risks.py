@@ -222,6 +222,7 @@ _SPOKEN_RISK = re.compile(
     r"(?:it['’]s|that['’]s|it\s+is|that\s+is|it\s+would\s+be|that\s+would\s+be)\s+(?:a\s+bit\s+|quite\s+|too\s+|very\s+)?"
     r"(?:risky|dangerous)|at risk|"
     r"(?:too|very)\s+(?:expensive|costly|dear)|over\s+(?:the\s+|our\s+)?budget|overrun|behind\s+schedule|"
+    r"(?:has\s+|have\s+)?slipped|(?:is|are|was|were)\s+(?:delayed|late)|running\s+late|"
     r"(?:won['’]t|will\s+not|not\s+going\s+to)\s+be\s+(?:ready|finished|done)|run(?:ning)?\s+out\s+of\s+"
     r"(?:money|time|budget|cash|funds)|can['’]t\s+afford|exceed(?:s|ed)?\s+(?:the\s+|our\s+)?(?:budget|cost|price))",
     re.I,

@@ -50,6 +50,14 @@ _ABBREVIATIONS = frozenset(
         "incl",
     ]
 )
+# Labelled header lines ("Attendees: ...", "Date: ...") say who and when, not what happened.
+METADATA_LINE = re.compile(
+    r"^(?:date|time|held|location|venue|room|attendees|present|participants|apologies|absent|chair|facilitator|format|"
+    r"minutes by|notes by|prepared by|author|from|to|cc|sent|subject|version|distribution|project manager|reviewer|"
+    r"gate reviewer|incident commander|members present|in attendance|next meeting|next review|next retro|term|between|"
+    r"effective date|last updated|as of|report date|owner|due)\b[^:]{0,25}:",
+    re.I,
+)
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9@£$€])")
 _EMPHASIS = re.compile(r"\*\*|__|`")
 _SPACES = re.compile(r"\s+")

@@ -27,9 +27,9 @@ _IN_THE_ROOM = re.compile(
     re.I,
 )
 _FUTURE = re.compile(
-    r"\b(?:by|before|until|for)\s+(?:the\s+)?(?:next|end of|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"tomorrow|tonight|next week|the meeting|our next)|\b(?:next (?:meeting|week|time)|tomorrow|after (?:the|this) "
-    r"meeting|later today|this afternoon|this week)\b",
+    r"\s*\b(?:(?:by|before|until|for)\s+(?:the\s+)?(?:next\s+(?:meeting|week|time|call|session)|our next (?:meeting|call)|"
+    r"end of (?:the |this |next )?\w+|monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|tonight)|"
+    r"next (?:meeting|week|time)|tomorrow|after (?:the|this) meeting|later today|this afternoon|this week)\b",
     re.I,
 )
 _FIRST_PERSON = re.compile(
@@ -129,6 +129,7 @@ def extract_spoken_action_items(text: str, *, document_date: date | None = None)
         if span is not None:
             task = (task[: span[0]] + task[span[1] :]).strip()
             task = re.sub(r"\s+(?:by|before|until|on)\s*$", "", task)
+        task = _FUTURE.sub("", task).strip()  # "before the next meeting" says when, not what
         title = _title(task, requester)
         key = " ".join(re.findall(r"[a-z0-9]+", f"{owner} {title}".lower()))
         if key in seen or len(title.split()) < 2:

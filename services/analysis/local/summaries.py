@@ -19,7 +19,7 @@ from services.analysis.local.drafts import ActionItemDraft, DecisionDraft, RiskD
 from services.analysis.local.meetings import summarize_meeting
 from services.analysis.local.risks import RISK_SECTION, extract_risks
 from services.analysis.local.salience import sentence_vectors
-from services.analysis.local.segmentation import clean, segment, sentence_spans
+from services.analysis.local.segmentation import METADATA_LINE, clean, segment, sentence_spans
 
 Embed = Callable[[list[str]], "npt.NDArray[np.floating]"]
 Matrix = npt.NDArray[np.float64]
@@ -31,14 +31,6 @@ _STOP = frozenset(
     these those we our you your they their he she his her i me my us will would can could should may might must not no
     do does did have has had so than too very just also into over under about after before up out there here when where
     which who what how all any each other some such only same more most per via""".split()  # noqa: SIM905 - a word list reads best as one string
-)
-# Labelled header lines ("Attendees: ...", "Date: ...") say who and when, not what happened.
-_METADATA = re.compile(
-    r"^(?:date|time|held|location|venue|room|attendees|present|participants|apologies|absent|chair|facilitator|format|"
-    r"minutes by|notes by|prepared by|author|from|to|cc|sent|subject|version|distribution|project manager|reviewer|"
-    r"gate reviewer|incident commander|members present|in attendance|next meeting|next review|next retro|term|between|"
-    r"effective date|last updated|as of|report date|owner|due)\b[^:]{0,25}:",
-    re.I,
 )
 _SUMMARY_SECTIONS = re.compile(
     r"\b(?:summary|overview|purpose|highlights?|outcome|status|key messages|context|background|introduction|headlines?)\b",
@@ -75,7 +67,7 @@ def _candidates(text: str) -> list[_Candidate]:
             continue
         for start, end in sentence_spans(text, unit.start, unit.end):
             sentence = clean(text[start:end])
-            if len(sentence.split()) < 4 or _METADATA.match(sentence) or sentence.endswith(":"):
+            if len(sentence.split()) < 4 or METADATA_LINE.match(sentence) or sentence.endswith(":"):
                 continue
             found.append(_Candidate(sentence, section, len(found), section != last_section, False))
             last_section = section

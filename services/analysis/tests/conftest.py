@@ -46,3 +46,11 @@ async def sessions(analysis_database_url: str) -> AsyncIterator[Any]:
     engine = create_engine(AnalysisSettings(database_url=analysis_database_url))
     yield session_factory(engine)
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sentence_model() -> Any:
+    """The sentence model search uses, loaded once for the session: `encode(texts)` gives unit vectors."""
+    from services.common.embeddings import LocalEmbedder
+
+    return LocalEmbedder().encode

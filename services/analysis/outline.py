@@ -1,0 +1,22 @@
+"""The extracted text as analysis reads it: headings marked the Markdown way ("## Budget"), so a section is a
+section whatever format the document came in. Quotes stay verbatim: only heading lines gain a mark. No I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def with_heading_marks(text: str, headings: list[dict[str, Any]]) -> str:
+    """`text` with "#" marks (one per level, at most six) before each heading span that starts a line."""
+    pieces: list[str] = []
+    cursor = 0
+    for heading in sorted(headings, key=lambda h: int(h["start"])):
+        start = int(heading["start"])
+        if start < cursor or (start > 0 and text[start - 1] != "\n"):
+            continue  # not at the start of a line: leave the text as it is
+        level = min(6, max(1, int(heading.get("level") or 1)))
+        pieces.append(text[cursor:start])
+        pieces.append("#" * level + " ")
+        cursor = start
+    pieces.append(text[cursor:])
+    return "".join(pieces)
