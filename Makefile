@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[embeddings,dev]'
+	$(BIN)/pip install --quiet -e '.[embeddings,dev,bench]'
 	touch $(STAMP)
 
 proto: gen/.stamp

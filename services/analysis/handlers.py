@@ -46,6 +46,15 @@ MAX_QUESTION_CHARS = 2000
 MAX_MONTHLY_BUDGET_USD = 1_000_000.0  # numeric(12, 2) in org_policies; anything near it is a typo
 
 
+# "What did they decide about X?" is answered by what was decided: the search looks for decisions about X.
+_ABOUT_DECISIONS = re.compile(r"\b(?:decid\w*|decision\w*|agree[ds]?|agreement)\b", re.I)
+
+
+def search_query(question: str) -> str:
+    """What `ask` searches for: the question, and for a question about decisions the words that state them."""
+    return f"{question} decided agreed" if _ABOUT_DECISIONS.search(question) else question
+
+
 def failure_reason(error: Exception) -> str:
     """What a user reads when analysis gives up: the cause in words, never a stack trace or SQL."""
     if isinstance(error, ProviderError):
@@ -268,7 +277,7 @@ class AnalysisHandlers:
         try:
             reply = await self._search.Search(
                 search_pb2.SearchRequest(
-                    query=question[:1000],
+                    query=search_query(question)[:1000],
                     mode=search_pb2.SEARCH_MODE_HYBRID,
                     limit=self._max_answer_chunks,
                     document_ids=document_ids,

@@ -87,17 +87,14 @@ def _evidence(number: int, text: str) -> list[Evidence]:
                 if not is_backchannel(said) and content_words(said) >= 4:
                     found.append(Evidence(number, speaker, said))
         return found
-    segmented = segment(text)
-    for unit in segmented.units:
+    for unit in segment(text).units:
         pieces = (
             [unit.text]
             if unit.kind != "prose"
             else [clean(text[a:b]) for a, b in sentence_spans(text, unit.start, unit.end)]
         )
-        # The document's title heads every section: it tells one sentence from another nothing.
-        section = unit.section if unit.section != segmented.title else None
         found.extend(
-            Evidence(number, None, piece, section)
+            Evidence(number, None, piece, unit.section)
             for piece in pieces
             if content_words(piece) >= 3 and not METADATA_LINE.match(piece)
         )

@@ -183,13 +183,21 @@ def _classify(lines: list[_Line]) -> None:
             line.kind, line.heading = "heading", _heading_text(s)
             continue
         words = len(s.split())
+        # A heading alone between blank lines (how extracted text and plain notes set them) heads a paragraph.
+        heads_paragraph = (
+            next_line is not None
+            and next_line.kind == "prose"
+            and len(next_line.stripped.split()) >= 8
+            and words <= 5
+            and not next_adjacent
+        )
         if (
             words <= 8
             and not s.endswith(_TERMINAL)
             and ":" not in s
             and s[:1].isupper()
             and previous_blank
-            and next_adjacent
+            and (next_adjacent or heads_paragraph)
             and not re.search(r"\d{1,2}:\d{2}", s)
         ):
             line.kind, line.heading = "heading", _heading_text(s)
