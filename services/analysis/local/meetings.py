@@ -31,9 +31,11 @@ from services.analysis.local.transcripts import (
 
 MIN_POINT_WORDS = 6
 LONG_POINT_WORDS = 28  # speech runs on: past this, a sentence is read as its clauses
+DETAILED_LIST = 5  # the most risks a DETAILED summary lists (the worst first); all are in the analysis's risks
+MAX_QUESTION_WORDS = 30
 # The words a DETAILED summary's discussion may take: a fiftieth of the meeting, within bounds.
-DETAILED_WORDS = (150, 350)
-DETAILED_SHARE = 50
+DETAILED_WORDS = (120, 250)
+DETAILED_SHARE = 60
 KEY_POINTS = {SummaryLength.SHORT: 1, SummaryLength.MEDIUM: 4}
 _SEVERITY_ORDER = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
 
@@ -82,7 +84,11 @@ def _read(text: str, embed: Embed | None) -> Meeting | None:
         for clause in _clauses(tighten(sentence.text)):
             points.append(sentence)
             readings.append(clause)
-    questions = [s for s in worth if s.text.endswith("?") and content_words(s.text) >= 8 and not _TAG.search(s.text)]
+    questions = [
+        s
+        for s in worth
+        if s.text.endswith("?") and 8 <= content_words(s.text) <= MAX_QUESTION_WORDS and not _TAG.search(s.text)
+    ]
     # Points and questions in one space (TF-IDF vectors are only comparable within one call).
     together = sentence_vectors(readings + [s.text for s in questions], embed)
     vectors, question_vectors = together[: len(points)], together[len(points) :]
@@ -162,6 +168,23 @@ def _names(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+# How a chair or a project manager opens: what the meeting is for.
+_PURPOSE = re.compile(
+    r"\b(?:agenda|purpose|objective|aim of|we(?:['’]re| are) (?:here|going) to (?:talk|discuss|look|decide|review|go)|"
+    r"(?:today|this (?:morning|afternoon|meeting))\b.{0,60}\b(?:discuss|talk about|look at|decide|review|scrutinise|"
+    r"hear|consider)|evidence session|item \d+|first item|on the table|meeting is (?:about|to))\b",
+    re.I,
+)
+OPENING_SHARE = 0.15  # the part of a meeting where its purpose is said
+
+
+def _purpose(meeting: Meeting) -> list[int]:
+    """The most telling statement of what the meeting is for, from its opening."""
+    opening = [i for i in range(len(meeting.points)) if i < max(3, OPENING_SHARE * len(meeting.points))]
+    stated = [i for i in opening if _PURPOSE.search(meeting.readings[i])]
+    return sorted(stated, key=lambda i: -meeting.salience[i])[:1]
+
+
 def _gist(meeting: Meeting) -> str:
     """Who met about what: "Project Manager, Marketing and User Interface discussed price, buttons and menu"."""
     speakers = list(meeting.speakers)
@@ -211,7 +234,8 @@ def _detailed(meeting: Meeting, gist: str, key: list[int]) -> str:
     lengths = [len(r.split()) for r in meeting.readings]
     total = sum(lengths)
     budget = max(DETAILED_WORDS[0], min(DETAILED_WORDS[1], total // DETAILED_SHARE))
-    blocks = [f"## Overview\n{gist}"]
+    purpose = " ".join(meeting.attributed(i) for i in _purpose(meeting))
+    blocks = [f"## Overview\n{gist}" + (f" {purpose}" if purpose else "")]
     discussion: list[str] = []
     for topic in meeting.topics:
         members = list(topic.points)
@@ -233,9 +257,10 @@ def _detailed(meeting: Meeting, gist: str, key: list[int]) -> str:
         blocks.append(
             "## Decisions\n"
             + "\n".join(f"- {d.text}" + (f" ({d.made_by})" if d.made_by else "") for d in meeting.decisions)
-        )
+        )  # every decision: a summary that drops one misleads
     if meeting.risks:
-        blocks.append("## Risks\n" + "\n".join(f"- {r.severity}: {r.description}" for r in _risks_by_severity(meeting)))
+        worst = _risks_by_severity(meeting)[:DETAILED_LIST]
+        blocks.append("## Risks\n" + "\n".join(f"- {r.severity}: {r.description}" for r in worst))
     if meeting.action_items:
         blocks.append("## Action items\n" + "\n".join(f"- {_next_step(a)}" for a in meeting.action_items))
     questions = _open_questions(meeting)

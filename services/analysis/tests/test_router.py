@@ -21,7 +21,7 @@ from services.analysis.providers.local_provider import LocalProvider
 from services.analysis.providers.openai_provider import OpenAIProvider
 from services.analysis.router import Router
 from services.analysis.routing import MAX_OUTPUT_TOKENS, PROMPT_OVERHEAD_TOKENS, worst_case_cost
-from services.analysis.schemas import ActionItemsOutput, SummaryOutput
+from services.analysis.schemas import ActionItemsOutput, DecisionsOutput, SummaryOutput
 from services.analysis.settings import AnalysisSettings
 from services.analysis.tests.fake_llm import FakeLLM, Step
 from services.common.db import create_engine, session_factory, tenant_transaction
@@ -120,6 +120,20 @@ async def test_anthropic_answers_through_a_forced_tool_call(sessions: Any, fakes
     body = fakes["anthropic"].requests[0]["body"]
     assert body["tool_choice"] == {"type": "tool", "name": "record_result"}
     assert body["tools"][0]["input_schema"]["required"] == ["summary"]
+
+
+async def test_decisions_go_to_the_chosen_model_with_their_own_instructions_and_schema(
+    sessions: Any, fakes: dict[str, FakeLLM]
+) -> None:
+    fakes["openai"].default = Step(
+        text='{"decisions": [{"text": "Freeze scope for 2.1", "made_by": "The team", "source_quote": "agreed"}]}'
+    )
+    outcome = await run(make_router(sessions, fakes), org(), task="decisions")
+    assert isinstance(outcome.output, DecisionsOutput)
+    assert [(d.text, d.made_by) for d in outcome.output.decisions] == [("Freeze scope for 2.1", "The team")]
+    assert (outcome.call.provider, outcome.call.task) == ("openai", "decisions")
+    system = fakes["openai"].requests[0]["body"]["messages"][0]["content"]
+    assert "List every decision" in system and "made_by" in system
 
 
 async def test_invalid_tool_input_is_sent_back_once_with_the_error(sessions: Any, fakes: dict[str, FakeLLM]) -> None:
