@@ -25,10 +25,11 @@ _GROUP = (
     r"(?:the\s+)?(?:(?:project|steering|programme|program|leadership|management|delivery|core)\s+)?"
     r"(?:team|board|committee|steerco|group|panel|sponsors?|client|customer|stakeholders|meeting|participants|all)"
 )
-_PERSON = r"[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?"
+_PERSON = r"(?-i:[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"  # capitalised even where the pattern ignores case
 _VERB = (
     r"(?:(?:has|have|had)\s+)?(?:(?:all|unanimously|formally|jointly|finally)\s+)?"
-    r"(?:agreed|decided|approved|resolved|voted|chose|opted|settled|signed off|confirmed|accepted|rejected)"
+    # Not "confirmed": "Mei confirmed the licence count" reports a fact, not a choice.
+    r"(?:agreed|decided|approved|resolved|voted|chose|opted|settled|signed off|rejected)"
 )
 # "The team agreed to freeze scope", "Priya and Tom decided that ...", "The board approved the budget".
 WRITTEN = re.compile(

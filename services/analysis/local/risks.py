@@ -10,6 +10,11 @@ from services.analysis.local.severity import from_ratings, from_text
 from services.analysis.local.table_columns import column, is_done, is_risk_table
 from services.analysis.local.transcripts import spoken_sentences
 
+RESOLVED = re.compile(
+    r"\b(?:risk|issue|concern|blocker)s?\b[^.;]{0,60}\b(?:is|are|was|were|has been|have been|now)\s+(?:now\s+)?"
+    r"(?:resolved|closed|retired|mitigated|gone|removed|no longer (?:a |an )?(?:risk|issue|concern))\b|"
+    r"\bno longer (?:a |an )?(?:risk|issue|concern|blocker)\b"
+)
 RISK_SECTION = re.compile(
     r"\b(?:risks?|raid|issues?|concerns?(?: raised)?|blockers?|threats?|watch ?list|what could go wrong)\b", re.I
 )
@@ -72,7 +77,8 @@ _SEVERITY_TAG = re.compile(
 )
 _NOT_A_RISK = re.compile(
     r"^(?:no (?:new |open |major )?(?:risks?|issues?)|none\b|n/a|closed\b|next (?:meeting|review)|date\s*:)|"
-    r"\b(?:risk register|risk log) (?:was |has been )?(?:updated|reviewed)\b",
+    r"\b(?:risk register|risk log) (?:was |has been )?(?:updated|reviewed)\b|" + RESOLVED.pattern,
+    # A risk said to be over is news about a risk (the register closes it), not a new one.
     re.I,
 )
 _COMMITMENT = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]+)?\s+(?:will|to)\s+[a-z]")

@@ -12,7 +12,7 @@ _EXPLICIT = re.compile(
     re.I,
 )
 _CRITICAL = re.compile(
-    r"\b(?:critical|showstopper|show-stopper|go-live (?:is |would be |will be )?at risk|puts? (?:the )?go-live at risk|"
+    r"\b(?:critical|showstopper|show-stopper|go-live (?:is |would be |will be )?(?:now )?at risk|puts? (?:the )?go-live at risk|"
     r"launch (?:is )?at risk|regulatory breach|compliance breach|breach of (?:gdpr|the law|regulation|contract|\w+ rules)|"
     r"in breach|data breach|legal action|patient safety|safety incident|cannot go live|catastrophic|fatal)\b",
     re.I,
