@@ -71,6 +71,8 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
             # Short leases so fault tests see a killed worker's document taken over within seconds.
             "PMDI_EXTRACTION_LEASE_S": "15",
             "PMDI_REAPER_INTERVAL_S": "2",
+            # Due-date alerts are checked every second, so a test sees them without waiting a minute.
+            "PMDI_ALERT_SCAN_INTERVAL_S": "1",
         },
     )
     yield launcher

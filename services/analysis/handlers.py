@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import grpc
@@ -19,8 +19,9 @@ from services.analysis.outline import with_heading_marks
 from services.analysis.providers.base import ProviderError
 from services.analysis.providers.local_provider import NO_ANSWER
 from services.analysis.quotes import QuotePlaces
+from services.analysis.register.handlers import Register
 from services.analysis.router import Outcome, Router
-from services.analysis.routing import PRIORITIES
+from services.analysis.routing import DOCUMENT_TASKS, PRIORITIES
 from services.analysis.schemas import ActionItemsOutput, AnswerOutput, DecisionsOutput, RisksOutput, SummaryOutput
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
@@ -33,7 +34,6 @@ from services.common.subjects import DOCUMENT_ANALYZED
 
 log = get_logger(__name__)
 
-DOCUMENT_TASKS = ("summary_short", "summary_medium", "summary_detailed", "action_items", "risks", "decisions")
 TASK_DONE = {
     "summary_short": "Short summary written",
     "summary_medium": "Summary written",
@@ -126,6 +126,7 @@ class AnalysisHandlers:
         router: Router,
         search: SearchClient,
         documents: DocumentsClient,
+        register: Register,
         max_answer_chunks: int,
     ) -> None:
         self._sessions = sessions
@@ -133,6 +134,7 @@ class AnalysisHandlers:
         self._router = router
         self._search = search
         self._documents = documents
+        self._register = register
         self._max_answer_chunks = max_answer_chunks
 
     # -- documents -----------------------------------------------------------------------------
@@ -180,6 +182,10 @@ class AnalysisHandlers:
         places = QuotePlaces(text, artifact)
         results = {task: self._merge(task, outcome, places) for task, outcome in outcomes.items()}
         cost = sum(outcome.cost_usd for outcome in outcomes.values())
+        # The register's words and vectors are computed before the transaction that folds them in.
+        prepared = await self._register.prepare(
+            text, {task: results[task] for task in ("action_items", "risks", "decisions")}, places
+        )
         async with tenant_transaction(self._sessions, org) as session:
             if await repo.is_deleted(session, organization_id=org, document_id=doc):
                 log.info("analysis_discarded_deleted", document_id=doc)
@@ -196,6 +202,10 @@ class AnalysisHandlers:
                 cost_usd=cost,
                 pages=int(artifact.get("page_count") or 1),
             )
+            await self._register.record(
+                session, organization_id=org, document_id=doc, generation=generation, prepared=prepared
+            )
+            await self._budget_alerts(session, org)
             await self._enqueue_analyzed(session, header, cost)
         log.info("document_analyzed", document_id=doc, cost_usd=cost)
 
@@ -249,6 +259,16 @@ class AnalysisHandlers:
     async def forget(self, header: documents_pb2.EventHeader) -> None:
         async with tenant_transaction(self._sessions, header.organization_id) as session:
             await repo.forget_document(session, organization_id=header.organization_id, document_id=header.document_id)
+            await self._register.forget(session, organization_id=header.organization_id, document_id=header.document_id)
+
+    async def _budget_alerts(self, session: AsyncSession, organization_id: str) -> None:
+        """The month's spend against the organization's budget, for the 80% and 100% alerts."""
+        _, own_budget = await repo.org_policy(session, organization_id=organization_id)
+        budget = self._router.default_budget_usd if own_budget is None else own_budget
+        spent = await repo.spent_this_month(session, organization_id=organization_id)
+        await self._register.budget_passed(
+            session, organization_id=organization_id, spent_usd=spent, budget_usd=budget, now=datetime.now(UTC)
+        )
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -300,6 +320,9 @@ class AnalysisHandlers:
         answer = outcome.output
         assert isinstance(answer, AnswerOutput)
         # Cite only what was retrieved: numbers outside the excerpts are dropped.
+        if outcome.cost_usd:
+            async with tenant_transaction(self._sessions, caller.organization_id) as session:
+                await self._budget_alerts(session, caller.organization_id)
         numbers = [n for n in dict.fromkeys(answer.cited_chunks) if 1 <= n <= len(hits)]
         cited = [hits[n - 1] for n in numbers]
         return answer.model_copy(update={"answer": renumber_citations(answer.answer, numbers)}), cited, outcome
@@ -360,6 +383,18 @@ class AnalysisHandlers:
                 clear_budget=clear_budget,
             )
         return await self.routing_policy(caller=caller)
+
+    async def estimate(self, *, caller: Identity, pages: int, cost_priority: str | None) -> dict[str, Any]:
+        """What analysing a document of `pages` pages may cost under the organization's policy (or `cost_priority`),
+        and whether the month's remaining budget covers the most it may cost."""
+        if not 1 <= pages <= 100_000:
+            raise InvalidInput("pages must be between 1 and 100000")
+        if cost_priority is not None and cost_priority not in PRIORITIES:
+            raise InvalidInput(f"cost priority must be one of {', '.join(PRIORITIES)}")
+        policy = await self.routing_policy(caller=caller)
+        least, most, models = self._router.estimate(pages, cost_priority or policy["cost_priority"])
+        remaining = policy["monthly_budget_usd"] - policy["spent_this_month_usd"]
+        return {"min_usd": least, "max_usd": most, "models": models, "within_budget": most <= remaining}
 
     async def usage(self, *, caller: Identity, since: datetime | None, until: datetime | None) -> dict[str, Any]:
         caller.require(Role.ADMIN)

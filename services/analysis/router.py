@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import random
 import time
 from collections.abc import Coroutine, Mapping
@@ -24,7 +25,7 @@ from services.analysis.catalog import Catalog, CatalogModel
 from services.analysis.complexity import Complexity, estimate_tokens, measure
 from services.analysis.mapreduce import merge_lists, partial_summaries, reduce_prompt, split_for_window
 from services.analysis.providers.base import InvalidOutput, Provider, ProviderError, ProviderReply, RetryableError
-from services.analysis.routing import REDUCED_TASKS, input_budget, plan, worst_case_cost
+from services.analysis.routing import REDUCED_TASKS, estimate_document, input_budget, plan, worst_case_cost
 from services.analysis.schemas import PROMPT_VERSION, SCHEMAS, system_prompt
 from services.common.db import tenant_transaction
 from services.common.logging import get_logger
@@ -114,6 +115,16 @@ class Router:
     @property
     def default_priority(self) -> str:
         return self._priority
+
+    def estimate(self, pages: int, priority: str) -> tuple[float, float, list[str]]:
+        """What a document of `pages` pages may cost under `priority`, before any budget is applied."""
+        return estimate_document(
+            catalog=self._catalog,
+            pages=pages,
+            priority=priority,
+            remaining_budget_usd=math.inf,
+            available_providers=frozenset(self._providers),
+        )
 
     def chain(self, task: str, complexity: Complexity, remaining_usd: float, priority: str) -> list[CatalogModel]:
         return plan(

@@ -115,3 +115,43 @@ def plan(
     ]
     chain += others[: max(0, max_paid_models - 1)]
     return [*chain, local]
+
+
+# Estimated tokens per page before a document is read, measured on the 24 readable PDFs of ../shared/corpus/pdf:
+# median 463; 250 is about the lightest quarter (slides, letters), 1,800 the densest tenth (tables, forms).
+TOKENS_PER_PAGE = (250, 1800)
+DOCUMENT_TASKS = ("summary_short", "summary_medium", "summary_detailed", "action_items", "risks", "decisions")
+
+
+def estimate_document(
+    *,
+    catalog: Catalog,
+    pages: int,
+    priority: str,
+    remaining_budget_usd: float,
+    available_providers: frozenset[str],
+) -> tuple[float, float, list[str]]:
+    """What analysing a document of `pages` pages may cost under a policy: (least, most, models that would run).
+
+    The least: light pages, a plain document, each task's first model at its expected output. The most: dense
+    pages, a complex document, each task's first model at its worst case (what the budget reservation holds).
+    """
+    least, most, models = 0.0, 0.0, []
+    for tokens_per_page, score in ((TOKENS_PER_PAGE[0], 0.0), (TOKENS_PER_PAGE[1], 1.0)):
+        tokens = pages * tokens_per_page
+        complexity = Complexity(tokens, 0, 0, 0, 0.0, 0.0, score)
+        for task in DOCUMENT_TASKS:
+            [first, *_] = plan(
+                catalog=catalog,
+                task=task,
+                complexity=complexity,
+                priority=priority,
+                remaining_budget_usd=remaining_budget_usd,
+                available_providers=available_providers,
+            )
+            models.append(first.key)
+            if score == 0.0:
+                least += estimate_cost(first, task, tokens)
+            else:
+                most += worst_case_cost(first, task, tokens)
+    return least, most, list(dict.fromkeys(models))

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+import uuid
+from datetime import UTC, date
 from typing import Any
 
 import grpc
 from pmdi.analysis.v1 import analysis_pb2, analysis_pb2_grpc
 
 from services.analysis.handlers import AnalysisHandlers
+from services.analysis.register import rpc as register_rpc
+from services.analysis.register.domain import SEVERITIES, severity_rank
+from services.analysis.register.handlers import Register
 from services.analysis.repository import CallRecord
 from services.common.auth import require_identity
+from services.common.errors import InvalidInput
 
 
 def _call_to_proto(call: CallRecord | dict[str, Any]) -> analysis_pb2.ModelCall:
@@ -76,8 +81,9 @@ def _analysis_to_proto(row: dict[str, Any]) -> analysis_pb2.Analysis:
 
 
 class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[misc]
-    def __init__(self, handlers: AnalysisHandlers) -> None:
+    def __init__(self, handlers: AnalysisHandlers, register: Register) -> None:
         self._handlers = handlers
+        self._register = register
 
     async def GetAnalyses(
         self, request: analysis_pb2.GetAnalysesRequest, context: grpc.aio.ServicerContext
@@ -153,3 +159,158 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
             clear_budget=request.clear_monthly_budget,
         )
         return analysis_pb2.RoutingPolicy(**policy)
+
+    # -- the register ---------------------------------------------------------------------------------------
+
+    async def ListActionItems(
+        self, request: analysis_pb2.ListActionItemsRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.ListActionItemsResponse:
+        rows, end, more, total = await self._register.page(
+            caller=require_identity(),
+            kind="action_item",
+            first=request.first,
+            after=request.after if request.HasField("after") else None,
+            owner=request.owner if request.HasField("owner") else None,
+            statuses=list(request.statuses),
+            due_before=_date(request.due_before) if request.HasField("due_before") else None,
+            document_ids=[i for i in request.document_ids if _is_uuid(i)]
+            or (["00000000-0000-0000-0000-000000000000"] if request.document_ids else []),
+        )
+        reply = analysis_pb2.ListActionItemsResponse(
+            nodes=[register_rpc.action_item(r) for r in rows], has_next_page=more, total_count=total
+        )
+        if end:
+            reply.end_cursor = end
+        return reply
+
+    async def ListRisks(
+        self, request: analysis_pb2.ListRisksRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.ListRisksResponse:
+        minimum = request.min_severity if request.HasField("min_severity") else None
+        if minimum is not None and minimum not in SEVERITIES:
+            raise InvalidInput(f"minSeverity must be one of {', '.join(SEVERITIES)}")
+        rows, end, more, total = await self._register.page(
+            caller=require_identity(),
+            kind="risk",
+            first=request.first,
+            after=request.after if request.HasField("after") else None,
+            statuses=list(request.statuses),
+            min_severity_rank=severity_rank(minimum) + 1 if minimum else None,
+        )
+        reply = analysis_pb2.ListRisksResponse(
+            nodes=[register_rpc.risk(r) for r in rows], has_next_page=more, total_count=total
+        )
+        if end:
+            reply.end_cursor = end
+        return reply
+
+    async def ListDecisions(
+        self, request: analysis_pb2.ListDecisionsRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.ListDecisionsResponse:
+        rows, end, more, total = await self._register.page(
+            caller=require_identity(),
+            kind="decision",
+            first=request.first,
+            after=request.after if request.HasField("after") else None,
+            document_ids=[i for i in request.document_ids if _is_uuid(i)]
+            or (["00000000-0000-0000-0000-000000000000"] if request.document_ids else []),
+        )
+        reply = analysis_pb2.ListDecisionsResponse(
+            nodes=[register_rpc.decision(r) for r in rows], has_next_page=more, total_count=total
+        )
+        if end:
+            reply.end_cursor = end
+        return reply
+
+    async def GetRegisterEntries(
+        self, request: analysis_pb2.GetRegisterEntriesRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.GetRegisterEntriesResponse:
+        rows = await self._register.entries(caller=require_identity(), ids=list(request.ids))
+        return _entries_reply(rows)
+
+    async def UpdateActionItem(
+        self, request: analysis_pb2.UpdateActionItemRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.TrackedActionItem:
+        changes: dict[str, Any] = {}
+        if request.HasField("status"):
+            changes["status"] = request.status
+        if request.HasField("owner") or request.clear_owner:
+            changes["owner"] = " ".join(request.owner.split()) if request.HasField("owner") else None
+        if request.HasField("due_date") or request.clear_due_date:
+            changes["due_date"] = _date(request.due_date) if request.HasField("due_date") else None
+        row = await self._register.update(
+            caller=require_identity(), kind="action_item", entry_id=request.id, changes=changes
+        )
+        return register_rpc.action_item(row)
+
+    async def UpdateRisk(
+        self, request: analysis_pb2.UpdateRiskRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.TrackedRisk:
+        changes: dict[str, Any] = {}
+        if request.HasField("status"):
+            changes["status"] = request.status
+        if request.HasField("severity"):
+            changes["severity"] = request.severity
+        if request.HasField("mitigation") or request.clear_mitigation:
+            changes["mitigation"] = request.mitigation if request.HasField("mitigation") else None
+        row = await self._register.update(caller=require_identity(), kind="risk", entry_id=request.id, changes=changes)
+        return register_rpc.risk(row)
+
+    async def GetDocumentChanges(
+        self, request: analysis_pb2.GetDocumentChangesRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.DocumentChanges:
+        if not (_is_uuid(request.document_id) and _is_uuid(request.previous_document_id)):
+            return analysis_pb2.DocumentChanges()
+        found = await self._register.changes(
+            caller=require_identity(), document_id=request.document_id, previous_id=request.previous_document_id
+        )
+        return analysis_pb2.DocumentChanges(
+            action_items_added=[register_rpc.action_item(r) for r in found["action_items_added"]],
+            action_items_closed=[register_rpc.action_item(r) for r in found["action_items_closed"]],
+            risks_added=[register_rpc.risk(r) for r in found["risks_added"]],
+            risks_retired=[register_rpc.risk(r) for r in found["risks_retired"]],
+            risks_escalated=[register_rpc.risk(r) for r in found["risks_escalated"]],
+            decisions_added=[register_rpc.decision(r) for r in found["decisions_added"]],
+        )
+
+    async def EstimateAnalysisCost(
+        self, request: analysis_pb2.EstimateAnalysisCostRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.CostEstimate:
+        estimate = await self._handlers.estimate(
+            caller=require_identity(),
+            pages=request.pages,
+            cost_priority=request.cost_priority if request.HasField("cost_priority") else None,
+        )
+        return analysis_pb2.CostEstimate(
+            min_usd=round(estimate["min_usd"], 6),
+            max_usd=round(estimate["max_usd"], 6),
+            models=estimate["models"],
+            within_budget=estimate["within_budget"],
+        )
+
+
+def _entries_reply(rows: list[dict[str, Any]]) -> analysis_pb2.GetRegisterEntriesResponse:
+    reply = analysis_pb2.GetRegisterEntriesResponse()
+    for row in rows:
+        if row["kind"] == "action_item":
+            reply.action_items.append(register_rpc.action_item(row))
+        elif row["kind"] == "risk":
+            reply.risks.append(register_rpc.risk(row))
+        else:
+            reply.decisions.append(register_rpc.decision(row))
+    return reply
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput("dates are YYYY-MM-DD") from exc
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from services.analysis.catalog import load_catalog
 from services.analysis.handlers import AnalysisHandlers, failure_reason
 from services.analysis.providers.base import Provider
 from services.analysis.providers.local_provider import LocalProvider
+from services.analysis.register.handlers import Register
 from services.analysis.router import Router
 from services.analysis.rpc import AnalysisRpc
 from services.analysis.settings import AnalysisSettings
@@ -63,6 +65,18 @@ def providers_from(settings: AnalysisSettings, embedder: LocalEmbedder | None = 
     return providers
 
 
+async def scan_due_dates(register: Register, stop: asyncio.Event, interval_s: float) -> None:
+    """Due-soon and overdue alerts, every `interval_s`: the state is in the database, so a restart loses nothing,
+    and each alert is claimed by one replica."""
+    while not stop.is_set():
+        try:
+            await register.scan_due_dates()
+        except Exception:
+            log.exception("due_date_scan_failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+
+
 async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     engine = create_engine(settings)
     stack.push_async_callback(engine.dispose)
@@ -92,12 +106,14 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     stack.push_async_callback(search_channel.close)
     ingest_channel = open_channel(settings.ingest_addr)
     stack.push_async_callback(ingest_channel.close)
+    register = Register(sessions=sessions, outbox=tables.outbox, embed=embedder.encode if embedder else None)
     handlers = AnalysisHandlers(
         sessions=sessions,
         store=ObjectStore(settings),
         router=router,
         search=search_pb2_grpc.SearchServiceStub(search_channel),
         documents=ingest_pb2_grpc.IngestServiceStub(ingest_channel),
+        register=register,
         max_answer_chunks=settings.max_answer_chunks,
     )
 
@@ -119,6 +135,7 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     relay = OutboxRelay(sessions, tables.outbox, js)
     tasks = [
         asyncio.create_task(relay.run(stop)),
+        asyncio.create_task(scan_due_dates(register, stop, settings.alert_scan_interval_s)),
         # Several documents at once (each waits mostly on providers); one durable, so each goes to one worker.
         *(
             asyncio.create_task(
@@ -143,7 +160,7 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     ]
 
     stop_tasks_on_exit(stack, stop, tasks)
-    servicer = AnalysisRpc(handlers)
+    servicer = AnalysisRpc(handlers, register)
     server, _, port = await start_grpc_server(
         host=settings.grpc_host,
         port=settings.grpc_port,

@@ -37,6 +37,8 @@ class AnalysisSettings(ServiceSettings):
     # The local provider chooses sentences by meaning with the sentence model search uses (loaded at start, ~5 s,
     # ~600 MB); off, it compares words only. Precision as search's (see common/embeddings.py).
     local_embeddings: bool = True
+    # How often open action items are checked for due-soon and overdue alerts.
+    alert_scan_interval_s: float = Field(default=60.0, gt=0)
     embedding_precision: str = "auto"
     # Documents analysed at once per process, and how long one may take before JetStream redelivers it
     # (longer than a task's worst case: every model's attempts, timeouts and back-off).

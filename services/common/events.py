@@ -18,7 +18,14 @@ from nats.js.errors import FetchTimeoutError
 from pmdi.events.v1 import documents_pb2
 
 from services.common.logging import correlation_id_var, get_logger
-from services.common.subjects import DOCUMENTS_STREAM, DOCUMENTS_SUBJECTS, PROGRESS_STREAM
+from services.common.subjects import (
+    ALERTS_STREAM,
+    AUDIT_STREAM,
+    AUDIT_SUBJECTS,
+    DOCUMENTS_STREAM,
+    DOCUMENTS_SUBJECTS,
+    PROGRESS_STREAM,
+)
 
 log = get_logger(__name__)
 
@@ -58,6 +65,24 @@ async def ensure_streams(js: JetStreamContext) -> None:
             storage=StorageType.FILE,
             max_age=3600,
             duplicate_window=120,
+        ),
+        # Alerts are live news (subscribers get them as they happen); the relay's retry is deduplicated.
+        StreamConfig(
+            name=ALERTS_STREAM,
+            subjects=["pmdi.alerts.>"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=DUPLICATE_WINDOW_S,
+            duplicate_window=DUPLICATE_WINDOW_S,
+        ),
+        # Audit records wait for tenancy however long it is away.
+        StreamConfig(
+            name=AUDIT_STREAM,
+            subjects=[AUDIT_SUBJECTS],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=30 * 24 * 3600,
+            duplicate_window=DUPLICATE_WINDOW_S,
         ),
     ]
     for config in configs:
@@ -105,8 +130,9 @@ async def consume(
     max_deliver: int = 5,
     batch: int = 4,
     on_give_up: Callable[[bytes, Exception], Awaitable[None]] | None = None,
+    stream: str = DOCUMENTS_STREAM,
 ) -> None:
-    """Pull from a durable consumer until `stop`; ack after the handler (and its commit) succeeded.
+    """Pull from a durable consumer of `stream` until `stop`; ack after the handler (and its commit) succeeded.
 
     Unacked or failing messages come back after a back-off; the last delivery that still fails goes to
     `on_give_up`, so the document it concerns can be failed with a reason instead of left hanging.
@@ -132,7 +158,7 @@ async def consume(
         try:
             if subscription is None:
                 subscription = await js.pull_subscribe(
-                    subjects[0] if len(subjects) == 1 else "", durable=durable, config=config, stream=DOCUMENTS_STREAM
+                    subjects[0] if len(subjects) == 1 else "", durable=durable, config=config, stream=stream
                 )
             messages = await subscription.fetch(batch, timeout=1)
         except (FetchTimeoutError, TimeoutError):

@@ -20,3 +20,18 @@ PROGRESS_STREAM = "PMDI_PROGRESS"
 def progress_subject(organization_id: str, document_id: str = "*") -> str:
     """Live progress of one document (or, with "*", of every document of an organization)."""
     return f"pmdi.progress.{organization_id}.{document_id}"
+
+
+# An organization's register alerts (every gateway replica forwards them to that organization's subscribers) and
+# the changes people made, for its audit log (tenancy records them).
+ALERTS_STREAM = "PMDI_ALERTS"
+AUDIT_STREAM = "PMDI_AUDIT"
+AUDIT_SUBJECTS = "pmdi.audit.>"
+
+
+def alert_subject(organization_id: str) -> str:
+    return f"pmdi.alerts.{organization_id}"
+
+
+def audit_subject(organization_id: str) -> str:
+    return f"pmdi.audit.{organization_id}"

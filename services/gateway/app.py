@@ -31,6 +31,7 @@ from services.common.lifecycle import freeze_startup_objects
 from services.common.tenancy_keys import remote_verifier
 from services.gateway.context import Backends, GatewayContext, authenticate
 from services.gateway.errors import to_public
+from services.gateway.exports import add_export_routes
 from services.gateway.guard import STATE_KEY, ASGIApp, GraphQLGuard, Receive, RequestAuth, Scope, Send
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.readiness import grpc_check, nats_check, postgres_check, run_checks, s3_check
@@ -185,6 +186,8 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
         results = await run_checks(checks)
         ready = all(results.values())
         return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
+
+    add_export_routes(app, backends)
 
     @app.get("/metrics")
     async def metrics() -> Response:

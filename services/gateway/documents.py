@@ -246,6 +246,13 @@ class Document:
         user = await info.context.loaders.users.load(self.proto.uploaded_by)
         return user_from_proto(user) if user is not None else None
 
+    @strawberry.field(description="The document this one is a new version of, if it still exists.")
+    async def replaces(self, info: GatewayInfo) -> Document | None:
+        if not self.proto.HasField("replaces_id"):
+            return None
+        found = await info.context.loaders.documents.load(self.proto.replaces_id)
+        return Document(proto=found) if found is not None else None
+
     @strawberry.field(description="A short-lived link to the original file.")
     async def download_url(self, info: GatewayInfo) -> str | None:
         reply = await rpc(
@@ -376,8 +383,13 @@ async def _upload_parts(upload: Upload) -> AsyncIterator[ingest_pb2.UploadDocume
 
 @strawberry.type
 class DocumentMutation:
-    @strawberry.mutation(description="Upload a PDF, DOCX, text, Markdown or HTML file (MEMBER, ADMIN).")
-    async def upload_document(self, info: GatewayInfo, file: Upload, title: str | None = None) -> Document:
+    @strawberry.mutation(
+        description="Upload a PDF, DOCX, text, Markdown, HTML, WebVTT or SubRip file (MEMBER, ADMIN); `replaces` makes "
+        "it a new version of another document."
+    )
+    async def upload_document(
+        self, info: GatewayInfo, file: Upload, title: str | None = None, replaces: strawberry.ID | None = None
+    ) -> Document:
         info.context.require_identity(AuthRole.MEMBER)
         metadata = ingest_pb2.UploadMetadata(
             file_name=getattr(file, "filename", None) or "upload",
@@ -385,6 +397,8 @@ class DocumentMutation:
         )
         if title is not None:
             metadata.title = title
+        if replaces is not None:
+            metadata.replaces = str(replaces)
 
         async def requests() -> AsyncIterator[ingest_pb2.UploadDocumentRequest]:
             yield ingest_pb2.UploadDocumentRequest(metadata=metadata)

@@ -96,7 +96,7 @@ class UsageReport:
     by_task: list[UsageLine]
 
 
-def _document_filter(document_ids: list[strawberry.ID] | None) -> list[str]:
+def document_filter(document_ids: list[strawberry.ID] | None) -> list[str]:
     """The documents to search within; [] means all of them, so an empty list given is refused, not widened."""
     if document_ids is None:
         return []
@@ -166,7 +166,7 @@ class InsightQuery:
             query=query,
             mode=MODE_TO_PROTO[mode or SearchMode.HYBRID],
             limit=10 if limit is None else limit,
-            document_ids=_document_filter(document_ids),
+            document_ids=document_filter(document_ids),
         )
         reply = await rpc(info.context.backends.search.Search(request, metadata=info.context.metadata, timeout=30))
         return await _hits(info, reply.hits)
@@ -174,7 +174,7 @@ class InsightQuery:
     @strawberry.field(description="A grounded answer with citations to the organization's documents.")
     async def ask(self, info: GatewayInfo, question: str, document_ids: list[strawberry.ID] | None = None) -> Answer:
         info.context.require_identity()
-        request = analysis_pb2.AskRequest(question=question, document_ids=_document_filter(document_ids))
+        request = analysis_pb2.AskRequest(question=question, document_ids=document_filter(document_ids))
         reply = await rpc(info.context.backends.analysis.Ask(request, metadata=info.context.metadata, timeout=120))
         return Answer(
             answer=reply.answer,

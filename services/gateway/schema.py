@@ -13,11 +13,12 @@ from services.gateway.documents import DocumentMutation, DocumentQuery, Document
 from services.gateway.errors import PublicErrors
 from services.gateway.insights import InsightMutation, InsightQuery
 from services.gateway.limits import complexity_rule
+from services.gateway.register import RegisterMutation, RegisterQuery, RegisterSubscription
 from services.gateway.settings import GatewaySettings
 
-Query = merge_types("Query", (AccountQuery, DocumentQuery, InsightQuery))
-Mutation = merge_types("Mutation", (AccountMutation, DocumentMutation, InsightMutation))
-Subscription = merge_types("Subscription", (DocumentSubscription,))
+Query = merge_types("Query", (AccountQuery, DocumentQuery, InsightQuery, RegisterQuery))
+Mutation = merge_types("Mutation", (AccountMutation, DocumentMutation, InsightMutation, RegisterMutation))
+Subscription = merge_types("Subscription", (DocumentSubscription, RegisterSubscription))
 
 
 class GatewaySchema(strawberry.Schema):

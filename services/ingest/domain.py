@@ -60,6 +60,7 @@ class Document:
     updated_at: datetime
     attempts: int
     lease_expires_at: datetime | None
+    replaces_id: str | None = None  # the document this one is a new version of
 
 
 def status_after(current: Status, stages: list[str]) -> Status:

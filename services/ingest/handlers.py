@@ -47,6 +47,7 @@ MAX_PAGE_SIZE = 100
 class UploadMetadata:
     file_name: str
     title: str | None
+    replaces: str | None = None  # the id of the document this upload is a new version of
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class IngestHandlers:
     async def upload(self, *, caller: Identity, metadata: UploadMetadata, parts: AsyncIterator[bytes]) -> Document:
         """Stream an upload to disk (bounded), decide its type from the bytes, store it, and queue it."""
         caller.require(Role.MEMBER)
+        replaces = await self._replaced(caller, metadata.replaces) if metadata.replaces is not None else None
         file_name = clean_file_name(metadata.file_name)
         title = clean_title(metadata.title, file_name)
         digest = hashlib.sha256()
@@ -129,6 +131,7 @@ class IngestHandlers:
                     size=size,
                     sha256=digest.hexdigest(),
                     now=now,
+                    replaces=replaces,
                 )
             except BaseException:
                 # The row never committed: leave no orphaned object behind.
@@ -137,6 +140,14 @@ class IngestHandlers:
                 raise
         finally:
             spool.unlink(missing_ok=True)  # noqa: ASYNC240 - one unlink of a local temp file
+
+    async def _replaced(self, caller: Identity, document_id: str) -> str:
+        """The id of the document an upload replaces: one of the caller's organization's, or NOT_FOUND."""
+        valid = _valid_id(document_id)
+        async with tenant_transaction(self._sessions, caller.organization_id) as session:
+            if await repo.get_document(session, organization_id=caller.organization_id, document_id=valid) is None:
+                raise NotFound("the document it replaces does not exist")
+        return valid
 
     async def _record_upload(
         self,
@@ -150,8 +161,15 @@ class IngestHandlers:
         size: int,
         sha256: str,
         now: datetime,
+        replaces: str | None,
     ) -> Document:
         async with tenant_transaction(self._sessions, caller.organization_id) as session:
+            if (
+                replaces is not None
+                and await repo.get_document(session, organization_id=caller.organization_id, document_id=replaces)
+                is None
+            ):
+                raise NotFound("the document it replaces does not exist")  # deleted while this one uploaded
             await repo.insert_document(
                 session,
                 id=document_id,
@@ -170,6 +188,7 @@ class IngestHandlers:
                 created_at=now,
                 updated_at=now,
                 attempts=0,
+                replaces_id=replaces,
             )
             document = await repo.get_document(
                 session, organization_id=caller.organization_id, document_id=document_id, for_update=True

@@ -37,6 +37,7 @@ def _to_document(row: Any) -> Document:
         updated_at=r["updated_at"],
         attempts=r["attempts"],
         lease_expires_at=r["lease_expires_at"],
+        replaces_id=str(r["replaces_id"]) if r["replaces_id"] else None,
     )
 
 

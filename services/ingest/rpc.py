@@ -52,6 +52,8 @@ def document_to_proto(document: Document) -> ingest_pb2.Document:
         message.error = document.error
     if document.page_count is not None:
         message.page_count = document.page_count
+    if document.replaces_id is not None:
+        message.replaces_id = document.replaces_id
     return message
 
 
@@ -71,6 +73,7 @@ class IngestRpc(ingest_pb2_grpc.IngestServiceServicer):  # type: ignore[misc]
         metadata = UploadMetadata(
             file_name=first.metadata.file_name,
             title=first.metadata.title if first.metadata.HasField("title") else None,
+            replaces=first.metadata.replaces if first.metadata.HasField("replaces") else None,
         )
 
         async def parts() -> AsyncIterator[bytes]:

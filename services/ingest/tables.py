@@ -33,6 +33,7 @@ documents = Table(
     Column("attempts", Integer, nullable=False),
     Column("lease_expires_at", DateTime(timezone=True)),
     Column("deleted_at", DateTime(timezone=True)),
+    Column("replaces_id", UUID(as_uuid=False)),
 )
 
 document_texts = Table(

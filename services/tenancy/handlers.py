@@ -330,6 +330,30 @@ class TenancyHandlers:
         assert updated is not None
         return updated
 
+    async def record_from_service(
+        self,
+        *,
+        event_id: str,
+        organization_id: str,
+        event_type: str,
+        actor_user_id: str | None,
+        subject: str | None,
+        details: dict[str, object],
+        at: datetime,
+    ) -> None:
+        """An audit line another service reported (a person's change to the register); idempotent by event id."""
+        async with tenant_transaction(self._sessions, organization_id) as session:
+            await repo.record_audit(
+                session,
+                organization_id=organization_id,
+                event_type=event_type,
+                now=at,
+                actor_user_id=actor_user_id,
+                subject=subject,
+                details=details,
+                event_id=str(uuid.UUID(hex=event_id)) if len(event_id) == 32 else event_id,
+            )
+
     async def audit_events(self, *, caller: Identity, limit: int) -> list[dict[str, object]]:
         async with tenant_transaction(self._sessions, caller.organization_id) as session:
             await self._require_current_role(session, caller, Role.ADMIN)

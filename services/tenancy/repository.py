@@ -203,10 +203,13 @@ async def record_audit(
     subject: str | None = None,
     source_address: str = "",
     details: dict[str, object] | None = None,
+    event_id: str | None = None,
 ) -> None:
+    """One audit line; `event_id` (from another service's event) makes a redelivered event a no-op."""
     await session.execute(
-        tables.audit_events.insert().values(
-            id=str(uuid.uuid4()),
+        insert(tables.audit_events)
+        .values(
+            id=event_id or str(uuid.uuid4()),
             organization_id=organization_id,
             event_type=event_type,
             actor_user_id=actor_user_id,
@@ -215,6 +218,7 @@ async def record_audit(
             details=json.loads(json.dumps(details or {})),
             at=now,
         )
+        .on_conflict_do_nothing(index_elements=["id"])
     )
 
 

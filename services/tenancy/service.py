@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from contextlib import AsyncExitStack
+from datetime import UTC
 from pathlib import Path
 
+from pmdi.events.v1 import register_pb2
 from pmdi.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
 
+from services.common import events, subjects
 from services.common.auth import TokenVerifier, VerificationKey
 from services.common.db import create_engine, session_factory
 from services.common.grpc_server import start_grpc_server
+from services.common.lifecycle import stop_tasks_on_exit
 from services.common.logging import get_logger
 from services.common.migrations import upgrade_to_head
 from services.tenancy.handlers import TenancyHandlers
@@ -47,3 +53,36 @@ async def start(stack: AsyncExitStack, settings: TenancySettings) -> None:
     )
     stack.push_async_callback(server.stop, 5)
     log.info("grpc_listening", port=port)
+
+    # Changes people make in other services (the register) reach the audit log as events.
+    nc = await events.connect(settings.nats_url, name="tenancy")
+    stack.push_async_callback(nc.drain)
+    js = nc.jetstream()
+    await events.ensure_streams(js)
+    stop = asyncio.Event()
+
+    async def on_audit(data: bytes, _: int, __: str) -> None:
+        record = register_pb2.AuditRecorded.FromString(data)
+        await handlers.record_from_service(
+            event_id=record.event_id,
+            organization_id=record.organization_id,
+            event_type=record.event_type,
+            actor_user_id=record.actor_user_id if record.HasField("actor_user_id") else None,
+            subject=record.subject if record.HasField("subject") else None,
+            details=json.loads(record.details_json or "{}"),
+            at=record.at.ToDatetime(tzinfo=UTC),
+        )
+
+    tasks = [
+        asyncio.create_task(
+            events.consume(
+                js,
+                subject=subjects.AUDIT_SUBJECTS,
+                durable="tenancy-audit",
+                handler=on_audit,
+                stop=stop,
+                stream=subjects.AUDIT_STREAM,
+            )
+        )
+    ]
+    stop_tasks_on_exit(stack, stop, tasks)

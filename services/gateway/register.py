@@ -1,0 +1,487 @@
+"""The project register at the gateway (contract v2): action items, risks and decisions across documents, what a
+new version changes, the cost of an analysis before it runs, people's corrections, and live alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+from datetime import UTC, date, datetime
+from enum import Enum
+
+import strawberry
+from pmdi.analysis.v1 import analysis_pb2
+from pmdi.events.v1 import register_pb2
+from pmdi.ingest.v1 import ingest_pb2
+
+from services.common.auth import Role as AuthRole
+from services.common.subjects import alert_subject
+from services.gateway.context import GatewayInfo
+from services.gateway.documents import Document, PageInfo, Severity
+from services.gateway.errors import PublicError, rpc
+from services.gateway.insights import CostPriority, document_filter
+from services.gateway.loaders import RPC_TIMEOUT_S
+
+MAX_FIRST = 200
+
+
+@strawberry.enum
+class ItemStatus(Enum):
+    OPEN = "OPEN"
+    IN_PROGRESS = "IN_PROGRESS"
+    DONE = "DONE"
+    DROPPED = "DROPPED"
+
+
+@strawberry.enum
+class RiskStatus(Enum):
+    OPEN = "OPEN"
+    MITIGATED = "MITIGATED"
+    CLOSED = "CLOSED"
+
+
+@strawberry.enum
+class AlertKind(Enum):
+    HIGH_RISK = "HIGH_RISK"
+    ITEM_DUE_SOON = "ITEM_DUE_SOON"
+    ITEM_OVERDUE = "ITEM_OVERDUE"
+    BUDGET_THRESHOLD = "BUDGET_THRESHOLD"
+
+
+_ALERT_KINDS = {
+    register_pb2.ALERT_KIND_HIGH_RISK: AlertKind.HIGH_RISK,
+    register_pb2.ALERT_KIND_ITEM_DUE_SOON: AlertKind.ITEM_DUE_SOON,
+    register_pb2.ALERT_KIND_ITEM_OVERDUE: AlertKind.ITEM_OVERDUE,
+    register_pb2.ALERT_KIND_BUDGET_THRESHOLD: AlertKind.BUDGET_THRESHOLD,
+}
+
+
+@strawberry.type(description="Where a register entry was found: a document, its quote, and when it was recorded.")
+class Mention:
+    document: Document
+    source_quote: str
+    page: int | None
+    quote_time: str | None = strawberry.field(description="When the quote was said (HH:MM:SS), in a transcript.")
+    at: datetime
+
+
+async def _mentions(info: GatewayInfo, found: list[analysis_pb2.Mention]) -> list[Mention]:
+    """Mentions with their documents; one whose document is gone (deleted, its mentions not yet removed) is left out."""
+    documents = await info.context.loaders.documents.load_many([m.document_id for m in found])
+    return [
+        Mention(
+            document=Document(proto=document),
+            source_quote=mention.source_quote,
+            page=mention.place.page if mention.place.HasField("page") else None,
+            quote_time=mention.place.time if mention.place.HasField("time") else None,
+            at=mention.at.ToDatetime(tzinfo=UTC),
+        )
+        for mention, document in zip(found, documents, strict=True)
+        if document is not None
+    ]
+
+
+@strawberry.type
+class TrackedActionItem:
+    proto: strawberry.Private[analysis_pb2.TrackedActionItem]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.proto.id)
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.proto.title
+
+    @strawberry.field
+    def owner(self) -> str | None:
+        return self.proto.owner if self.proto.HasField("owner") else None
+
+    @strawberry.field
+    def due_date(self) -> date | None:
+        return date.fromisoformat(self.proto.due_date) if self.proto.HasField("due_date") else None
+
+    @strawberry.field
+    def status(self) -> ItemStatus:
+        return ItemStatus(self.proto.status)
+
+    @strawberry.field
+    def overdue(self) -> bool:
+        return self.proto.overdue
+
+    @strawberry.field(description="Oldest first; at least one.")
+    async def mentions(self, info: GatewayInfo) -> list[Mention]:
+        return await _mentions(info, list(self.proto.mentions))
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.proto.updated_at.ToDatetime(tzinfo=UTC)
+
+
+@strawberry.type
+class TrackedRisk:
+    proto: strawberry.Private[analysis_pb2.TrackedRisk]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.proto.id)
+
+    @strawberry.field
+    def description(self) -> str:
+        return self.proto.description
+
+    @strawberry.field
+    def severity(self) -> Severity:
+        return Severity(self.proto.severity)
+
+    @strawberry.field
+    def status(self) -> RiskStatus:
+        return RiskStatus(self.proto.status)
+
+    @strawberry.field
+    def mitigation(self) -> str | None:
+        return self.proto.mitigation if self.proto.HasField("mitigation") else None
+
+    @strawberry.field(description="Oldest first; at least one.")
+    async def mentions(self, info: GatewayInfo) -> list[Mention]:
+        return await _mentions(info, list(self.proto.mentions))
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.proto.updated_at.ToDatetime(tzinfo=UTC)
+
+
+@strawberry.type
+class TrackedDecision:
+    proto: strawberry.Private[analysis_pb2.TrackedDecision]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.proto.id)
+
+    @strawberry.field
+    def text(self) -> str:
+        return self.proto.text
+
+    @strawberry.field
+    def made_by(self) -> str | None:
+        return self.proto.made_by if self.proto.HasField("made_by") else None
+
+    @strawberry.field(description="Oldest first; at least one.")
+    async def mentions(self, info: GatewayInfo) -> list[Mention]:
+        return await _mentions(info, list(self.proto.mentions))
+
+
+@strawberry.type
+class TrackedActionItemConnection:
+    nodes: list[TrackedActionItem]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class TrackedRiskConnection:
+    nodes: list[TrackedRisk]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class TrackedDecisionConnection:
+    nodes: list[TrackedDecision]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(description="This version against the one it replaces.")
+class DocumentChanges:
+    previous: Document | None
+    action_items_added: list[TrackedActionItem]
+    action_items_closed: list[TrackedActionItem]
+    risks_added: list[TrackedRisk]
+    risks_retired: list[TrackedRisk]
+    risks_escalated: list[TrackedRisk]
+    decisions_added: list[TrackedDecision]
+
+
+@strawberry.type
+class CostEstimate:
+    min_usd: float
+    max_usd: float
+    models: list[str]
+    within_budget: bool = strawberry.field(description="The month's remaining budget covers the most it may cost.")
+
+
+@strawberry.type
+class Alert:
+    kind: AlertKind
+    message: str
+    at: datetime
+    action_item: TrackedActionItem | None
+    risk: TrackedRisk | None
+    document: Document | None
+
+
+def _first(first: int | None) -> int:
+    """The page size asked for: 50 when null, at most MAX_FIRST."""
+    if first is None:
+        return 50
+    if first < 0:
+        raise PublicError("BAD_USER_INPUT", "first must not be negative")
+    return min(first, MAX_FIRST)
+
+
+def _page_info(
+    reply: analysis_pb2.ListActionItemsResponse | analysis_pb2.ListRisksResponse | analysis_pb2.ListDecisionsResponse,
+) -> PageInfo:
+    return PageInfo(
+        end_cursor=reply.end_cursor if reply.HasField("end_cursor") else None, has_next_page=reply.has_next_page
+    )
+
+
+@strawberry.type
+class RegisterQuery:
+    @strawberry.field(description="The organization's action items across documents, by due date (undated last).")
+    async def action_items(
+        self,
+        info: GatewayInfo,
+        owner: str | None = None,
+        status: list[ItemStatus] | None = None,
+        due_before: date | None = None,
+        document_ids: list[strawberry.ID] | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> TrackedActionItemConnection:
+        info.context.require_identity()
+        request = analysis_pb2.ListActionItemsRequest(
+            first=_first(first),
+            statuses=[s.value for s in status or []],
+            document_ids=document_filter(document_ids),
+        )
+        if owner is not None:
+            request.owner = owner
+        if due_before is not None:
+            request.due_before = due_before.isoformat()
+        if after is not None:
+            request.after = after
+        reply = await rpc(
+            info.context.backends.analysis.ListActionItems(
+                request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S
+            )
+        )
+        return TrackedActionItemConnection(
+            nodes=[TrackedActionItem(proto=n) for n in reply.nodes],
+            page_info=_page_info(reply),
+            total_count=reply.total_count,
+        )
+
+    @strawberry.field(description="The organization's risks across documents, the most severe first.")
+    async def risk_register(
+        self,
+        info: GatewayInfo,
+        min_severity: Severity | None = None,
+        status: list[RiskStatus] | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> TrackedRiskConnection:
+        info.context.require_identity()
+        request = analysis_pb2.ListRisksRequest(first=_first(first), statuses=[s.value for s in status or []])
+        if min_severity is not None:
+            request.min_severity = min_severity.value
+        if after is not None:
+            request.after = after
+        reply = await rpc(
+            info.context.backends.analysis.ListRisks(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
+        )
+        return TrackedRiskConnection(
+            nodes=[TrackedRisk(proto=n) for n in reply.nodes],
+            page_info=_page_info(reply),
+            total_count=reply.total_count,
+        )
+
+    @strawberry.field(description="The organization's decisions across documents, the newest first.")
+    async def decisions(
+        self,
+        info: GatewayInfo,
+        document_ids: list[strawberry.ID] | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> TrackedDecisionConnection:
+        info.context.require_identity()
+        request = analysis_pb2.ListDecisionsRequest(first=_first(first), document_ids=document_filter(document_ids))
+        if after is not None:
+            request.after = after
+        reply = await rpc(
+            info.context.backends.analysis.ListDecisions(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
+        )
+        return TrackedDecisionConnection(
+            nodes=[TrackedDecision(proto=n) for n in reply.nodes],
+            page_info=_page_info(reply),
+            total_count=reply.total_count,
+        )
+
+    @strawberry.field(
+        description="What this document changes against the one it replaces; null when it does not exist."
+    )
+    async def document_changes(self, info: GatewayInfo, document_id: strawberry.ID) -> DocumentChanges | None:
+        info.context.require_identity()
+        document = await info.context.loaders.documents.load(str(document_id))
+        if document is None:
+            return None
+        previous = (
+            await info.context.loaders.documents.load(document.replaces_id)
+            if document.HasField("replaces_id")
+            else None
+        )
+        if previous is None:
+            return DocumentChanges(
+                previous=None,
+                action_items_added=[],
+                action_items_closed=[],
+                risks_added=[],
+                risks_retired=[],
+                risks_escalated=[],
+                decisions_added=[],
+            )
+        reply = await rpc(
+            info.context.backends.analysis.GetDocumentChanges(
+                analysis_pb2.GetDocumentChangesRequest(document_id=document.id, previous_document_id=previous.id),
+                metadata=info.context.metadata,
+                timeout=RPC_TIMEOUT_S,
+            )
+        )
+        return DocumentChanges(
+            previous=Document(proto=previous),
+            action_items_added=[TrackedActionItem(proto=n) for n in reply.action_items_added],
+            action_items_closed=[TrackedActionItem(proto=n) for n in reply.action_items_closed],
+            risks_added=[TrackedRisk(proto=n) for n in reply.risks_added],
+            risks_retired=[TrackedRisk(proto=n) for n in reply.risks_retired],
+            risks_escalated=[TrackedRisk(proto=n) for n in reply.risks_escalated],
+            decisions_added=[TrackedDecision(proto=n) for n in reply.decisions_added],
+        )
+
+    @strawberry.field(description="What analysing a document of this many pages may cost, before it runs.")
+    async def estimate_analysis_cost(
+        self, info: GatewayInfo, pages: int, cost_priority: CostPriority | None = None
+    ) -> CostEstimate:
+        info.context.require_identity()
+        request = analysis_pb2.EstimateAnalysisCostRequest(pages=pages)
+        if cost_priority is not None:
+            request.cost_priority = cost_priority.value
+        reply = await rpc(
+            info.context.backends.analysis.EstimateAnalysisCost(
+                request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S
+            )
+        )
+        return CostEstimate(
+            min_usd=reply.min_usd, max_usd=reply.max_usd, models=list(reply.models), within_budget=reply.within_budget
+        )
+
+
+@strawberry.type
+class RegisterMutation:
+    @strawberry.mutation(description="Correct an action item (MEMBER, ADMIN); null clears the owner or the due date.")
+    async def update_action_item(
+        self,
+        info: GatewayInfo,
+        id: strawberry.ID,
+        status: ItemStatus | None = strawberry.UNSET,
+        owner: str | None = strawberry.UNSET,
+        due_date: date | None = strawberry.UNSET,
+    ) -> TrackedActionItem:
+        info.context.require_identity(AuthRole.MEMBER)
+        request = analysis_pb2.UpdateActionItemRequest(id=str(id))
+        if status:
+            request.status = status.value
+        if owner is None:
+            request.clear_owner = True
+        elif owner is not strawberry.UNSET:
+            request.owner = owner
+        if due_date is None:
+            request.clear_due_date = True
+        elif due_date is not strawberry.UNSET:
+            request.due_date = due_date.isoformat()
+        reply = await rpc(
+            info.context.backends.analysis.UpdateActionItem(
+                request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S
+            )
+        )
+        return TrackedActionItem(proto=reply)
+
+    @strawberry.mutation(description="Correct a risk (MEMBER, ADMIN); null clears the mitigation.")
+    async def update_risk(
+        self,
+        info: GatewayInfo,
+        id: strawberry.ID,
+        status: RiskStatus | None = strawberry.UNSET,
+        severity: Severity | None = strawberry.UNSET,
+        mitigation: str | None = strawberry.UNSET,
+    ) -> TrackedRisk:
+        info.context.require_identity(AuthRole.MEMBER)
+        request = analysis_pb2.UpdateRiskRequest(id=str(id))
+        if status:
+            request.status = status.value
+        if severity:
+            request.severity = severity.value
+        if mitigation is None:
+            request.clear_mitigation = True
+        elif mitigation is not strawberry.UNSET:
+            request.mitigation = mitigation
+        reply = await rpc(
+            info.context.backends.analysis.UpdateRisk(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
+        )
+        return TrackedRisk(proto=reply)
+
+
+async def _alert(info: GatewayInfo, alert: register_pb2.Alert) -> Alert:
+    """An alert with its entry and document, read now (as the subscriber would see them)."""
+    ids = [i for i in (alert.action_item_id, alert.risk_id) if i]
+    entries = analysis_pb2.GetRegisterEntriesResponse()
+    if ids:
+        entries = await rpc(
+            info.context.backends.analysis.GetRegisterEntries(
+                analysis_pb2.GetRegisterEntriesRequest(ids=ids), metadata=info.context.metadata, timeout=RPC_TIMEOUT_S
+            )
+        )
+    document = None
+    if alert.HasField("document_id"):
+        reply = await rpc(
+            info.context.backends.ingest.GetDocuments(
+                ingest_pb2.GetDocumentsRequest(document_ids=[alert.document_id]),
+                metadata=info.context.metadata,
+                timeout=RPC_TIMEOUT_S,
+            )
+        )
+        document = Document(proto=reply.documents[0]) if reply.documents else None
+    return Alert(
+        kind=_ALERT_KINDS[alert.kind],
+        message=alert.message,
+        at=alert.at.ToDatetime(tzinfo=UTC),
+        action_item=TrackedActionItem(proto=entries.action_items[0]) if entries.action_items else None,
+        risk=TrackedRisk(proto=entries.risks[0]) if entries.risks else None,
+        document=document,
+    )
+
+
+@strawberry.type
+class RegisterSubscription:
+    @strawberry.subscription(description="The caller's organization's alerts, as they happen.")
+    async def alerts(self, info: GatewayInfo) -> AsyncGenerator[Alert, None]:
+        identity = info.context.require_identity()
+        # The subject is built from the verified organization: another organization's alerts never arrive here.
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1000)
+
+        async def on_message(msg: object) -> None:
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(msg.data)  # type: ignore[attr-defined]
+
+        subscription = await info.context.backends.nats.subscribe(
+            alert_subject(identity.organization_id), cb=on_message
+        )
+        try:
+            while True:
+                alert = register_pb2.Alert.FromString(await queue.get())
+                if alert.organization_id == identity.organization_id:
+                    yield await _alert(info, alert)
+        finally:
+            await subscription.unsubscribe()
