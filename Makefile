@@ -68,7 +68,7 @@ test-fast: proto console browser
 lint: proto
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy conftest.py services tests bench
+	$(BIN)/mypy conftest.py services pmdi_client tests bench
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
