@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -290,7 +291,8 @@ def list_documents(
         out.print("No documents." if status is None else f"No {status.value} documents.")
         return
     table = Table(title=f"{len(documents)} of {total} documents", title_justify="left")
-    for column in ("ID", "Title", "Status", "Pages", "Size", "Uploaded"):
+    table.add_column("ID", no_wrap=True)
+    for column in ("Title", "Status", "Pages", "Size", "Uploaded"):
         table.add_column(column, overflow="fold")
     for doc in documents:
         state = doc.status.lower() if doc.status in ("COMPLETED", "FAILED") else f"{doc.status.lower()} {doc.progress}%"
@@ -465,7 +467,9 @@ def ask(
     if json:
         _print_json(answer)
         return
-    cited = "".join(f" [{n}]" for n in range(1, len(answer.citations) + 1))
+    # The server numbers the answer's markers as its citations; an answer without markers gets them at the end.
+    marked = re.search(r"\[\d+\]", answer.answer) is not None
+    cited = "" if marked else "".join(f" [{n}]" for n in range(1, len(answer.citations) + 1))
     out.print(f"{escape(answer.answer)}{cited}\n")
     for number, hit in enumerate(answer.citations, start=1):
         out.print(f"[bold][{number}][/] {_where(hit)}")

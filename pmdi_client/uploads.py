@@ -71,8 +71,10 @@ class UploadReport:
 
     def print_table(self, console: Console) -> None:
         table = Table(title="Upload summary", title_justify="left")
-        for column in ("File", "Result", "Document", "Detail"):
-            table.add_column(column, overflow="fold")
+        table.add_column("File", overflow="fold")
+        table.add_column("Result", no_wrap=True)
+        table.add_column("Document", no_wrap=True)
+        table.add_column("Detail", overflow="fold", ratio=1)
         styles = {"completed": "green", "uploaded": "green", "skipped": "dim", "failed": "red", "refused": "red"}
         for item in self.files:
             detail = f"{item.error['code']}: {item.error['message']}" if item.error else item.note or ""
@@ -129,10 +131,15 @@ class Bars:
         task = self._tasks.get(item.path)
         if task is None:
             task = self._tasks[item.path] = self._progress.add_task("", total=1, name=escape(item.name), state="")
-        done = item.result in ("completed", "uploaded", "skipped")
         state = item.result if not item.error else f"{item.result}: {item.error['code']}"
         total = self._progress.tasks[task].total or 1
-        self._progress.update(task, completed=total if done else self._progress.tasks[task].completed, state=state)
+        if item.result in ("completed", "uploaded", "skipped"):
+            completed = total
+        elif item.result == "refused":
+            completed = 0  # the bytes went out, but nothing was kept
+        else:
+            completed = self._progress.tasks[task].completed  # processing failed where the bar stands
+        self._progress.update(task, completed=completed, state=state)
 
     def close(self) -> None:
         self._progress.stop()
@@ -260,7 +267,7 @@ async def run_uploads(client: PmdiClient, paths: list[Path], options: UploadOpti
         earlier = known.get(item.sha256)
         if earlier is not None:
             item.result, item.document_id = "skipped", earlier
-            item.note = "already uploaded (same SHA-256); --again uploads it anyway"
+            item.note = "already uploaded, same SHA-256; --again uploads it anyway"
         elif not options.again and item.sha256 in batch:
             item.result = "skipped"
             item.note = f"same content as {batch[item.sha256]}"

@@ -8,6 +8,32 @@ import { formatUsd, modelName } from "../lib/format";
 import { passageLink } from "../lib/links";
 import { AskQuery } from "../operations";
 
+function SourceLink({ number }: { number: number }) {
+  return (
+    <sup>
+      <a href={`#citation-${number}`} aria-label={`Source ${number}`}>
+        [{number}]
+      </a>
+    </sup>
+  );
+}
+
+/** The answer with its citation markers ([1], as the server numbers them) as links to the sources below. */
+function AnswerText({ text, sources }: { text: string; sources: number }) {
+  const parts = text.split(/\[(\d+)\]/);
+  const marked = parts.length > 1;
+  return (
+    <>
+      {parts.map((part, index) => {
+        if (index % 2 === 0) return part;
+        const number = Number(part);
+        return number >= 1 && number <= sources ? <SourceLink key={index} number={number} /> : `[${part}]`;
+      })}
+      {marked ? null : Array.from({ length: sources }, (_, index) => <SourceLink key={`s${index}`} number={index + 1} />)}
+    </>
+  );
+}
+
 export function AskPage() {
   const { query, route } = useLocation();
   const asked = (query.q ?? "").trim();
@@ -37,14 +63,7 @@ export function AskPage() {
         <section aria-labelledby="answer-heading" class="card answer" aria-live="polite">
           <h2 id="answer-heading">Answer</h2>
           <p class="answer-text">
-            {answer.answer}
-            {answer.citations.map((_, index) => (
-              <sup key={index}>
-                <a href={`#citation-${index + 1}`} aria-label={`Source ${index + 1}`}>
-                  [{index + 1}]
-                </a>
-              </sup>
-            ))}
+            <AnswerText text={answer.answer} sources={answer.citations.length} />
           </p>
           {answer.citations.length ? (
             <>
