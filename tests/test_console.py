@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from tests.support.browser import (
 from tests.support.files import pdf_bytes
 from tests.support.uploads import upload
 from tests.test_analysis import MEETING
+from tests.test_documents import wait_final
 
 PROCESSING_TIMEOUT_MS = 240_000
 
@@ -40,6 +42,7 @@ INSPECTION_PAGES = [
     ],
 ]
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+FALCON_MINUTES = Path(__file__).resolve().parent / "data" / "meetings" / "falcon_weekly_minutes.md"
 
 
 @pytest.fixture
@@ -308,6 +311,17 @@ async def test_a_member_uploads_but_sees_no_admin_pages(
     await page.goto(f"{gateway.base_url}/usage")
     await expect(page.get_by_role("status")).to_contain_text("Only administrators")
     await screenshot(page, "11-usage-member")
+
+    # Decisions on the document page, each with its quote, found in the text when clicked.
+    minutes = FALCON_MINUTES.read_bytes()
+    document_id = upload(gateway.base_url, member.token, "falcon.md", minutes).ok()["uploadDocument"]["id"]
+    assert wait_final(gateway, member.token, document_id, timeout_s=300)["status"] == "COMPLETED"
+    await page.goto(f"{gateway.base_url}/documents/{document_id}")
+    decision = page.locator("li.decision", has_text="freeze scope for release 2.1")
+    await expect(decision).to_be_visible()
+    await decision.get_by_role("button", name=re.compile("Show in the text")).click()
+    await expect(page.locator("mark#highlight")).to_have_text("The team agreed to freeze scope for release 2.1.")
+    await check_page(page, "11-document-decisions")
 
 
 async def test_a_refresh_keeps_the_session_and_tokens_are_renewed_before_they_expire(
