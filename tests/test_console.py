@@ -310,7 +310,7 @@ async def test_a_member_uploads_but_sees_no_admin_pages(
     await expect(nav.get_by_role("link", name="Admin")).to_have_count(0)
     await page.goto(f"{gateway.base_url}/usage")
     await expect(page.get_by_role("status")).to_contain_text("Only administrators")
-    await screenshot(page, "11-usage-member")
+    await check_page(page, "11-usage-member")
 
     # Decisions on the document page, each with its quote, found in the text when clicked.
     minutes = FALCON_MINUTES.read_bytes()
