@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/gen
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast lint fmt proto bench clean venv schema
+.PHONY: run test test-fast lint fmt proto bench clean venv schema console browser
 
 venv: $(STAMP)
 
@@ -29,19 +29,46 @@ gen/.stamp: $(PROTOS) $(STAMP)
 	find gen/pmdi -type d -exec touch {}/__init__.py \;
 	touch gen/.stamp
 
-run: proto
+# The web console (console/, TypeScript + Vite): Node.js 20.19+ and npm build it from the lockfile; the gateway
+# serves console/dist. Rebuilt when a source, the lockfile or the gateway's schema changed.
+CONSOLE_INPUTS := $(shell find console/src console/public -type f -not -path 'console/src/gql/*' 2>/dev/null) \
+	console/index.html console/graphiql.html console/package.json console/tsconfig.json console/vite.config.ts \
+	console/codegen.ts services/gateway/schema.graphql
+
+console: console/dist/.built
+
+console/node_modules/.installed: console/package-lock.json console/package.json
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "The web console needs Node.js 20.19 or newer with npm (Debian: apt-get install nodejs npm)." >&2; exit 1; }
+	@node console/check-node.cjs
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+console/dist/.built: console/node_modules/.installed $(CONSOLE_INPUTS)
+	cd console && npm run --silent build
+	touch $@
+
+# The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot work
+# offline); installed here when missing.
+browser:
+	@command -v chromium >/dev/null || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium; }
+
+run: proto console
 	$(BIN)/python -m services.launcher run
 
-test: proto
+test: proto console browser
 	$(BIN)/python -m pytest -q
 
-test-fast: proto
+test-fast: proto console browser
 	$(BIN)/python -m pytest -q -m "not heavy"
 
 lint: proto
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy conftest.py services tests bench
+	$(BIN)/mypy conftest.py services pmdi_client tests bench
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
@@ -51,7 +78,7 @@ bench: proto
 	$(BIN)/python bench/gateway_load.py
 
 clean:
-	rm -rf gen .pmdi
+	rm -rf gen .pmdi console/dist console/src/gql
 
 schema: proto
 	$(BIN)/python -c "from services.gateway.schema import build_schema; from services.gateway.settings import GatewaySettings; print(build_schema(GatewaySettings()).as_str().strip())" > services/gateway/schema.graphql

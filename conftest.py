@@ -1,3 +1,3 @@
 """Root of the test tree: the platform fixtures come from one plugin, so every directory shares one deployment."""
 
-pytest_plugins = ["tests.platform"]
+pytest_plugins = ["tests.platform", "tests.support.browser"]

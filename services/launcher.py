@@ -229,8 +229,13 @@ def run() -> None:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         deployment = launcher.start()
-        print(f"\nPM Document Intelligence is up.\n  GraphQL: {deployment.gateway_url}/graphql", flush=True)
-        print(f"  Logs:    {deployment.data_dir / 'logs'}\n  Ctrl-C stops everything.\n", flush=True)
+        print(
+            f"\nPM Document Intelligence is up.\n  Web console:  {deployment.gateway_url}/\n"
+            f"  GraphQL:      {deployment.gateway_url}/graphql (the explorer, in a browser)\n"
+            f"  Command line: pmdi --url {deployment.gateway_url} login",
+            flush=True,
+        )
+        print(f"  Logs:         {deployment.data_dir / 'logs'}\n  Ctrl-C stops everything.\n", flush=True)
         while not stopping:
             for name, process in launcher.processes.items():
                 if process.poll() is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -36,10 +37,12 @@ ANALYSIS = """query($id: ID!) { document(id: $id) { status analysis {
   costUsd modelCalls { task provider model inputTokens outputTokens costUsd latencyMs cached fallbackFrom } } } }"""
 
 ASK = """query($q: String!, $ids: [ID!]) { ask(question: $q, documentIds: $ids) {
-  answer citations { document { id } snippet chunkIndex page } modelCall { task provider cached } } }"""
+  answer citations { document { id } snippet chunkIndex page startOffset endOffset }
+  modelCall { task provider cached } } }"""
 
 USAGE = """query { usage { documentsProcessed pagesProcessed totalCostUsd
-  byModel { key calls inputTokens outputTokens costUsd } byTask { key calls costUsd } } }"""
+  byModel { key calls inputTokens outputTokens costUsd } byTask { key calls costUsd }
+  byDay { key calls inputTokens outputTokens costUsd } } }"""
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +106,9 @@ def test_ask_answers_with_citations_that_point_at_real_chunks(analysed: dict[str
     for citation in answer["citations"]:
         runs = quoted_runs(citation["snippet"])
         assert runs and all(" ".join(run.split()[1:-1]) in document_words for run in runs), citation
+        # The offsets locate the cited chunk in the document's text: its words are there.
+        cited = " ".join(text["document"]["text"][citation["startOffset"] : citation["endOffset"]].split())
+        assert all(" ".join(run.split()[1:-1]) in cited for run in runs), citation
     unanswerable = gateway(ASK, {"q": "What is the capital of Australia?"}, token=token).ok()["ask"]
     assert "do not answer" in unanswerable["answer"] and unanswerable["citations"] == []
     assert gateway(ASK, {"q": "Who will send the vendor contract?", "ids": []}, token=token).codes == ["BAD_USER_INPUT"]
@@ -114,6 +120,21 @@ def test_usage_agrees_with_the_model_calls(analysed: dict[str, Any], gateway: Gr
     assert report["documentsProcessed"] >= 1
     assert sum(line["calls"] for line in report["byModel"]) == sum(line["calls"] for line in report["byTask"])
     assert round(sum(line["costUsd"] for line in report["byTask"]), 6) == round(report["totalCostUsd"], 6)
+    # One line per UTC day with calls (this fresh organization's are all from today, or yesterday near midnight).
+    now = datetime.now(UTC)
+    assert {day["key"] for day in report["byDay"]} <= {
+        now.date().isoformat(),
+        (now - timedelta(days=1)).date().isoformat(),
+    }
+    for field in ("calls", "inputTokens", "outputTokens"):
+        assert sum(day[field] for day in report["byDay"]) == sum(line[field] for line in report["byModel"])
+    tomorrow = {"since": (now + timedelta(days=1)).isoformat(), "until": (now + timedelta(days=2)).isoformat()}
+    later = gateway(
+        "query($since: DateTime, $until: DateTime) { usage(since: $since, until: $until) { byDay { key } } }",
+        tomorrow,
+        token=token,
+    ).ok()
+    assert later["usage"]["byDay"] == []
     viewer = analysed["org"].add("VIEWER")
     assert gateway(USAGE, token=viewer.token).codes == ["FORBIDDEN"]
 

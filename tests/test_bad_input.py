@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from graphql import get_introspection_query
 
 from tests.client import ADD_USER, LOGIN, REGISTER, USERS, GraphQLClient
 from tests.platform import STRONG_PASSWORD, unique_email
@@ -74,5 +75,14 @@ def test_duplicate_emails_are_refused_and_nothing_is_written(org_factory: Any, g
 def test_query_depth_and_cost_limits(gateway: GraphQLClient) -> None:
     aliased = "query { " + "".join(f"a{i}: me {{ id }} " for i in range(40)) + "}"
     assert gateway(aliased).codes == ["QUERY_TOO_COMPLEX"]
-    nested = "query { __schema { types { fields { type " + "{ ofType " * 10 + "{ name }" + " }" * 10 + " } } } }"
-    assert gateway(nested).codes == ["QUERY_TOO_COMPLEX"]
+    # Each level of fields { type { ... } } multiplies the work by a type's field count: the depth limit stops it
+    # (graphql-core's own introspection depth rule refuses it too, as BAD_USER_INPUT).
+    nested = gateway("query { __schema { types { " + "fields { type { " * 6 + "name" + " } }" * 6 + " } } }")
+    assert "QUERY_TOO_COMPLEX" in nested.codes and nested.data is None
+
+
+def test_the_standard_introspection_query_passes_the_limits(gateway: GraphQLClient) -> None:
+    # What GraphiQL and code generators send: its ofType chain unwraps one type (a single object) per level.
+    schema = gateway(get_introspection_query(descriptions=True)).ok()["__schema"]
+    assert schema["queryType"]["name"] == "Query"
+    assert {"Document", "SearchHit", "UsageReport"} <= {t["name"] for t in schema["types"]}

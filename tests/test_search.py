@@ -17,7 +17,7 @@ from tests.test_documents import wait_final
 
 SEARCH = """query($q: String!, $mode: SearchMode, $limit: Int, $ids: [ID!]) {
   search(query: $q, mode: $mode, limit: $limit, documentIds: $ids) {
-    document { id title } snippet score chunkIndex page semanticRank keywordRank } }"""
+    document { id title } snippet score chunkIndex page semanticRank keywordRank startOffset endOffset } }"""
 
 VENDOR = """# Weekly status: Project Atlas
 
@@ -190,3 +190,13 @@ def test_a_deleted_document_never_appears(org_factory_module: Any, gateway: Grap
     gateway("mutation($id: ID!) { deleteDocument(id: $id) }", {"id": doomed}, token=org.admin.token).ok()
     for mode in ("HYBRID", "SEMANTIC", "KEYWORD"):
         assert _search(gateway, org.admin.token, "legacy billing server ZX-81", mode=mode) == []
+
+
+def test_a_hit_says_where_its_passage_is_in_the_documents_text(corpus: dict[str, Any], gateway: GraphQLClient) -> None:
+    token = corpus["org"].admin.token
+    [hit] = _search(gateway, token, "OPS-2290", mode="KEYWORD", limit=1)
+    text = gateway("query($id: ID!) { document(id: $id) { text } }", {"id": corpus["pdf"]}, token=token).ok()
+    passage = text["document"]["text"][hit["startOffset"] : hit["endOffset"]]
+    assert hit["page"] == 2 and "OPS-2290" in passage and "cooling tower" in passage
+    marked = [part.split("</mark>")[0] for part in hit["snippet"].split("<mark>")[1:]]
+    assert marked and all(word in passage for word in marked)

@@ -368,7 +368,8 @@ async def load_analyses(
 async def usage(
     session: AsyncSession, *, organization_id: str, since: datetime | None, until: datetime | None
 ) -> dict[str, Any]:
-    """Totals per model and per task: whole days from the roll-up, the partial days at each end from the ledger."""
+    """Totals per day, model and task (UTC days): whole days from the roll-up, the partial days at each end from the
+    ledger."""
     lower = since or datetime(1970, 1, 1, tzinfo=UTC)
     upper = until or datetime.now(UTC)
     first_whole = datetime.combine(lower.date(), datetime.min.time(), tzinfo=UTC)
@@ -383,18 +384,20 @@ async def usage(
         text(
             """
             WITH lines AS (
-                SELECT model, task, calls, input_tokens, output_tokens, cost_usd FROM analysis.usage_daily
+                SELECT day, model, task, calls, input_tokens, output_tokens, cost_usd FROM analysis.usage_daily
                 WHERE organization_id = :org AND day >= CAST(:first_day AS date) AND day < CAST(:end_day AS date)
                 UNION ALL
-                SELECT model, task, 1, input_tokens, output_tokens, cost_usd FROM analysis.ledger
+                SELECT CAST(at AT TIME ZONE 'UTC' AS date), model, task, 1, input_tokens, output_tokens, cost_usd
+                FROM analysis.ledger
                 WHERE organization_id = :org AND at >= :lower AND at < :first_whole
                 UNION ALL
-                SELECT model, task, 1, input_tokens, output_tokens, cost_usd FROM analysis.ledger
+                SELECT CAST(at AT TIME ZONE 'UTC' AS date), model, task, 1, input_tokens, output_tokens, cost_usd
+                FROM analysis.ledger
                 WHERE organization_id = :org AND at >= :after_last_whole AND at < :upper
             )
-            SELECT model, task, sum(calls) AS calls, sum(input_tokens) AS input_tokens,
+            SELECT day, model, task, sum(calls) AS calls, sum(input_tokens) AS input_tokens,
                    sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd
-            FROM lines GROUP BY model, task
+            FROM lines GROUP BY day, model, task
             """
         ),
         {

@@ -100,7 +100,12 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
         reply = analysis_pb2.AskResponse(answer=answer.answer)
         for hit in cited:
             citation = reply.citations.add(
-                document_id=hit.document_id, chunk_index=hit.chunk_index, snippet=hit.snippet, score=hit.score
+                document_id=hit.document_id,
+                chunk_index=hit.chunk_index,
+                snippet=hit.snippet,
+                score=hit.score,
+                start_offset=hit.start_offset,
+                end_offset=hit.end_offset,
             )
             if hit.HasField("page"):
                 citation.page = hit.page
@@ -121,17 +126,18 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
         reply = analysis_pb2.UsageResponse(documents_processed=usage["documents"], pages_processed=usage["pages"])
         by_model: dict[str, list[float]] = {}
         by_task: dict[str, list[float]] = {}
+        by_day: dict[str, list[float]] = {}
         total = 0.0
         for line in usage["lines"]:
             cost = float(line["cost_usd"])
             total += cost
-            for table, key in ((by_model, line["model"]), (by_task, line["task"])):
+            for table, key in ((by_model, line["model"]), (by_task, line["task"]), (by_day, line["day"].isoformat())):
                 sums = table.setdefault(key, [0, 0, 0, 0.0])
                 sums[0] += int(line["calls"])
                 sums[1] += int(line["input_tokens"])
                 sums[2] += int(line["output_tokens"])
                 sums[3] += cost
-        for table, target in ((by_model, reply.by_model), (by_task, reply.by_task)):
+        for table, target in ((by_model, reply.by_model), (by_task, reply.by_task), (by_day, reply.by_day)):
             for key, (calls, tokens_in, tokens_out, cost) in sorted(table.items()):
                 target.add(
                     key=key,

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import asyncpg
 import strawberry
@@ -29,6 +30,7 @@ from services.common.errors import RateLimited
 from services.common.grpc_client import open_channel
 from services.common.lifecycle import freeze_startup_objects
 from services.common.tenancy_keys import remote_verifier
+from services.gateway.console import console_app, explorer_page
 from services.gateway.context import Backends, GatewayContext, authenticate
 from services.gateway.errors import to_public
 from services.gateway.exports import add_export_routes
@@ -62,7 +64,9 @@ def _holds_a_lone_surrogate(value: object) -> bool:
 class GatewayGraphQL(GraphQL[GatewayContext, None]):
     """The GraphQL ASGI app, mounted directly (no per-request FastAPI routing or dependency injection)."""
 
-    def __init__(self, schema: strawberry.Schema, backends: Callable[[], Backends], *, graphiql: bool) -> None:
+    def __init__(
+        self, schema: strawberry.Schema, backends: Callable[[], Backends], *, graphiql: bool, console_dir: Path
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql else None,
@@ -70,6 +74,11 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             multipart_uploads_enabled=True,
         )
         self._backends = backends
+        self._console_dir = console_dir
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # strawberry's own page loads React and GraphiQL from a CDN, which an intranet (or this machine) cannot reach.
+        return explorer_page(self._console_dir, request.headers)
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON may spell a lone UTF-16 surrogate ("\\ud800"), which is not Unicode text: every service would
@@ -173,7 +182,9 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
         return value
 
     app = FastAPI(title="PM Document Intelligence", lifespan=lifespan, docs_url=None, redoc_url=None)
-    graphql = GatewayGraphQL(build_schema(settings), backends, graphiql=settings.graphiql)
+    graphql = GatewayGraphQL(
+        build_schema(settings), backends, graphiql=settings.graphiql, console_dir=settings.console_dir
+    )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -192,6 +203,9 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
     @app.get("/metrics")
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    # Last: every path no route above claims belongs to the console (its pages, its assets).
+    app.mount("/", console_app(settings.console_dir))
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         # /graphql goes straight to strawberry; FastAPI keeps health, metrics and the lifespan.

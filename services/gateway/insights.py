@@ -43,6 +43,10 @@ class SearchHit:
     page: int | None
     semantic_rank: int | None
     keyword_rank: int | None
+    start_offset: int = strawberry.field(
+        description="Where the chunk starts in the document's text (Document.text), counted in Unicode code points."
+    )
+    end_offset: int = strawberry.field(description="Where the chunk ends (exclusive) in the document's text.")
 
 
 @strawberry.type
@@ -94,6 +98,9 @@ class UsageReport:
     total_cost_usd: float
     by_model: list[UsageLine]
     by_task: list[UsageLine]
+    by_day: list[UsageLine] = strawberry.field(
+        description="One line per UTC day with model calls, oldest first; the key is the day, YYYY-MM-DD."
+    )
 
 
 def document_filter(document_ids: list[strawberry.ID] | None) -> list[str]:
@@ -126,6 +133,8 @@ async def _hits(
                 page=hit.page if hit.HasField("page") else None,
                 semantic_rank=hit.semantic_rank if hit.HasField("semantic_rank") else None,
                 keyword_rank=hit.keyword_rank if hit.HasField("keyword_rank") else None,
+                start_offset=hit.start_offset,
+                end_offset=hit.end_offset,
             )
         )
     return hits
@@ -201,6 +210,7 @@ class InsightQuery:
             total_cost_usd=reply.total_cost_usd,
             by_model=_lines(reply.by_model),
             by_task=_lines(reply.by_task),
+            by_day=_lines(reply.by_day),
         )
 
     @strawberry.field(description="The organization's model routing policy and this month's spend.")

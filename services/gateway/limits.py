@@ -21,6 +21,10 @@ from graphql import (
 PAGE_ARGUMENTS = ("first", "limit")
 # A page size given by a variable is unknown at validation time; assume a generous page.
 ASSUMED_PAGE_SIZE = 50
+# Introspection's __Type.ofType unwraps one list or non-null wrapper: a single object, null past the last wrapper,
+# so a chain of it costs nothing however long. Tools (GraphiQL, codegen) ask for 7-9 levels of it, which would
+# otherwise take their introspection query past any sensible depth limit.
+UNWRAPPING_FIELDS = frozenset({"ofType"})
 
 
 def _page_size(field: FieldNode) -> int:
@@ -44,7 +48,7 @@ def measure(
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             child_depth, child_cost, child_aliases = measure(selection.selection_set, fragments, seen)
-            depth = max(depth, child_depth + 1)
+            depth = max(depth, child_depth + (0 if selection.name.value in UNWRAPPING_FIELDS else 1))
             cost += 1 + _page_size(selection) * child_cost
             aliases += child_aliases + (1 if selection.alias else 0)
         elif isinstance(selection, InlineFragmentNode):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from services.common.settings import ServiceSettings
@@ -13,6 +15,8 @@ class GatewaySettings(ServiceSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     graphiql: bool = True
+    # The built web console and GraphQL explorer (`make console`); a missing build is reported on the pages.
+    console_dir: Path = Path(__file__).resolve().parents[2] / "console" / "dist"
 
     # Peers whose X-Forwarded-For is believed (an ingress or load balancer); everyone else is the client.
     trusted_proxies: list[str] = Field(default_factory=list)

@@ -374,6 +374,12 @@ async def test_the_usage_rpc_totals_equal_the_ledger(sessions: Any, org: str, an
         analysis_database_url, org, "SELECT count(*) AS n, coalesce(sum(cost_usd), 0) AS usd FROM analysis.ledger"
     )
     assert sum(line.calls for line in reply.by_model) == sum(line.calls for line in reply.by_task) == rows[0]["n"]
+    days = await query(
+        analysis_database_url,
+        org,
+        "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS n FROM analysis.ledger GROUP BY 1",
+    )
+    assert {(line.key, line.calls) for line in reply.by_day} == {(row["day"], row["n"]) for row in days}
     assert reply.total_cost_usd == pytest.approx(float(rows[0]["usd"]), abs=1e-8)
     assert reply.documents_processed == 1 and reply.pages_processed == 2
     assert {line.key for line in reply.by_task} == {
