@@ -29,7 +29,7 @@ from services.common.document_events import enqueue_about, report_failure, repor
 from services.common.errors import InvalidInput, Unavailable
 from services.common.grpc_client import outgoing_metadata
 from services.common.logging import get_logger
-from services.common.object_store import extracted_key
+from services.common.object_store import ObjectMissing, extracted_key
 from services.common.subjects import DOCUMENT_ANALYZED
 
 log = get_logger(__name__)
@@ -151,12 +151,12 @@ class AnalysisHandlers:
             return
         try:
             artifact = await self._store.get_json(extracted_key(org, doc, generation))
+        except ObjectMissing:
+            # Never there, so never will be: fail the document with a reason rather than leave it ANALYZING.
+            log.warning("extracted_text_missing", document_id=doc, generation=generation)
+            await self.fail(header, "The extracted text of this document is missing, so it cannot be analysed.")
+            return
         except Exception as exc:
-            if "NoSuchKey" in str(exc):
-                # Never there, so never will be: fail the document with a reason rather than leave it ANALYZING.
-                log.warning("extracted_text_missing", document_id=doc, generation=generation)
-                await self.fail(header, "The extracted text of this document is missing, so it cannot be analysed.")
-                return
             raise StorageError(str(exc)) from exc
         text = str(artifact["text"])
         # Headings marked, so sections read as sections (local extraction and remote models alike).

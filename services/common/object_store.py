@@ -13,6 +13,16 @@ from minio.error import S3Error
 
 from services.common.settings import ServiceSettings
 
+_MISSING = ("NoSuchKey", "NoSuchObject", "ResourceNotFound")
+
+
+class ObjectMissing(Exception):
+    """The object is not in the store (never written, or deleted): asking again will not help."""
+
+
+def _missing(exc: S3Error) -> bool:
+    return exc.code in _MISSING
+
 
 def document_prefix(organization_id: str, document_id: str) -> str:
     """Every object of a document lives under its organization's prefix."""
@@ -62,8 +72,15 @@ class ObjectStore:
         )
 
     async def get_json(self, key: str) -> Any:
+        """The JSON stored at `key`; ObjectMissing when there is none (other S3 errors are worth a retry)."""
+
         def read() -> Any:
-            response = self._client.get_object(self.bucket, key)
+            try:
+                response = self._client.get_object(self.bucket, key)
+            except S3Error as exc:
+                if _missing(exc):
+                    raise ObjectMissing(key) from exc
+                raise
             try:
                 return json.loads(response.read())
             finally:
@@ -73,7 +90,17 @@ class ObjectStore:
         return await asyncio.to_thread(read)
 
     async def download(self, key: str, path: str) -> None:
-        await asyncio.to_thread(self._client.fget_object, self.bucket, key, path)
+        """Copy the object at `key` to `path`; ObjectMissing when there is none."""
+
+        def fetch() -> None:
+            try:
+                self._client.fget_object(self.bucket, key, path)
+            except S3Error as exc:
+                if _missing(exc):
+                    raise ObjectMissing(key) from exc
+                raise
+
+        await asyncio.to_thread(fetch)
 
     async def delete_prefix(self, prefix: str) -> int:
         """Delete every object under `prefix`; return how many there were."""
@@ -104,7 +131,7 @@ class ObjectStore:
             try:
                 self._client.stat_object(self.bucket, key)
             except S3Error as exc:
-                if exc.code in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
+                if _missing(exc):
                     return False
                 raise
             return True

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncGenerator
 from datetime import UTC, date, datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 from pmdi.analysis.v1 import analysis_pb2
@@ -83,93 +84,81 @@ async def _mentions(info: GatewayInfo, found: list[analysis_pb2.Mention]) -> lis
 
 @strawberry.type
 class TrackedActionItem:
-    proto: strawberry.Private[analysis_pb2.TrackedActionItem]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.proto.id)
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.proto.title
-
-    @strawberry.field
-    def owner(self) -> str | None:
-        return self.proto.owner if self.proto.HasField("owner") else None
-
-    @strawberry.field
-    def due_date(self) -> date | None:
-        return date.fromisoformat(self.proto.due_date) if self.proto.HasField("due_date") else None
-
-    @strawberry.field
-    def status(self) -> ItemStatus:
-        return ItemStatus(self.proto.status)
-
-    @strawberry.field
-    def overdue(self) -> bool:
-        return self.proto.overdue
+    id: strawberry.ID
+    title: str
+    owner: str | None
+    due_date: date | None
+    status: ItemStatus
+    overdue: bool
+    updated_at: datetime
+    found: strawberry.Private[list[analysis_pb2.Mention]]
 
     @strawberry.field(description="Oldest first; at least one.")
     async def mentions(self, info: GatewayInfo) -> list[Mention]:
-        return await _mentions(info, list(self.proto.mentions))
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return self.proto.updated_at.ToDatetime(tzinfo=UTC)
+        return await _mentions(info, self.found)
 
 
 @strawberry.type
 class TrackedRisk:
-    proto: strawberry.Private[analysis_pb2.TrackedRisk]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.proto.id)
-
-    @strawberry.field
-    def description(self) -> str:
-        return self.proto.description
-
-    @strawberry.field
-    def severity(self) -> Severity:
-        return Severity(self.proto.severity)
-
-    @strawberry.field
-    def status(self) -> RiskStatus:
-        return RiskStatus(self.proto.status)
-
-    @strawberry.field
-    def mitigation(self) -> str | None:
-        return self.proto.mitigation if self.proto.HasField("mitigation") else None
+    id: strawberry.ID
+    description: str
+    severity: Severity
+    status: RiskStatus
+    mitigation: str | None
+    updated_at: datetime
+    found: strawberry.Private[list[analysis_pb2.Mention]]
 
     @strawberry.field(description="Oldest first; at least one.")
     async def mentions(self, info: GatewayInfo) -> list[Mention]:
-        return await _mentions(info, list(self.proto.mentions))
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return self.proto.updated_at.ToDatetime(tzinfo=UTC)
+        return await _mentions(info, self.found)
 
 
 @strawberry.type
 class TrackedDecision:
-    proto: strawberry.Private[analysis_pb2.TrackedDecision]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.proto.id)
-
-    @strawberry.field
-    def text(self) -> str:
-        return self.proto.text
-
-    @strawberry.field
-    def made_by(self) -> str | None:
-        return self.proto.made_by if self.proto.HasField("made_by") else None
+    id: strawberry.ID
+    text: str
+    made_by: str | None
+    found: strawberry.Private[list[analysis_pb2.Mention]]
 
     @strawberry.field(description="Oldest first; at least one.")
     async def mentions(self, info: GatewayInfo) -> list[Mention]:
-        return await _mentions(info, list(self.proto.mentions))
+        return await _mentions(info, self.found)
+
+
+def _optional(message: Any, field: str) -> Any:
+    return getattr(message, field) if message.HasField(field) else None
+
+
+def action_item(proto: analysis_pb2.TrackedActionItem) -> TrackedActionItem:
+    due = _optional(proto, "due_date")
+    return TrackedActionItem(
+        id=strawberry.ID(proto.id),
+        title=proto.title,
+        owner=_optional(proto, "owner"),
+        due_date=date.fromisoformat(due) if due else None,
+        status=ItemStatus(proto.status),
+        overdue=proto.overdue,
+        updated_at=proto.updated_at.ToDatetime(tzinfo=UTC),
+        found=list(proto.mentions),
+    )
+
+
+def risk(proto: analysis_pb2.TrackedRisk) -> TrackedRisk:
+    return TrackedRisk(
+        id=strawberry.ID(proto.id),
+        description=proto.description,
+        severity=Severity(proto.severity),
+        status=RiskStatus(proto.status),
+        mitigation=_optional(proto, "mitigation"),
+        updated_at=proto.updated_at.ToDatetime(tzinfo=UTC),
+        found=list(proto.mentions),
+    )
+
+
+def decision(proto: analysis_pb2.TrackedDecision) -> TrackedDecision:
+    return TrackedDecision(
+        id=strawberry.ID(proto.id), text=proto.text, made_by=_optional(proto, "made_by"), found=list(proto.mentions)
+    )
 
 
 @strawberry.type
@@ -270,7 +259,7 @@ class RegisterQuery:
             )
         )
         return TrackedActionItemConnection(
-            nodes=[TrackedActionItem(proto=n) for n in reply.nodes],
+            nodes=[action_item(n) for n in reply.nodes],
             page_info=_page_info(reply),
             total_count=reply.total_count,
         )
@@ -294,7 +283,7 @@ class RegisterQuery:
             info.context.backends.analysis.ListRisks(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
         )
         return TrackedRiskConnection(
-            nodes=[TrackedRisk(proto=n) for n in reply.nodes],
+            nodes=[risk(n) for n in reply.nodes],
             page_info=_page_info(reply),
             total_count=reply.total_count,
         )
@@ -315,7 +304,7 @@ class RegisterQuery:
             info.context.backends.analysis.ListDecisions(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
         )
         return TrackedDecisionConnection(
-            nodes=[TrackedDecision(proto=n) for n in reply.nodes],
+            nodes=[decision(n) for n in reply.nodes],
             page_info=_page_info(reply),
             total_count=reply.total_count,
         )
@@ -352,12 +341,12 @@ class RegisterQuery:
         )
         return DocumentChanges(
             previous=Document(proto=previous),
-            action_items_added=[TrackedActionItem(proto=n) for n in reply.action_items_added],
-            action_items_closed=[TrackedActionItem(proto=n) for n in reply.action_items_closed],
-            risks_added=[TrackedRisk(proto=n) for n in reply.risks_added],
-            risks_retired=[TrackedRisk(proto=n) for n in reply.risks_retired],
-            risks_escalated=[TrackedRisk(proto=n) for n in reply.risks_escalated],
-            decisions_added=[TrackedDecision(proto=n) for n in reply.decisions_added],
+            action_items_added=[action_item(n) for n in reply.action_items_added],
+            action_items_closed=[action_item(n) for n in reply.action_items_closed],
+            risks_added=[risk(n) for n in reply.risks_added],
+            risks_retired=[risk(n) for n in reply.risks_retired],
+            risks_escalated=[risk(n) for n in reply.risks_escalated],
+            decisions_added=[decision(n) for n in reply.decisions_added],
         )
 
     @strawberry.field(description="What analysing a document of this many pages may cost, before it runs.")
@@ -406,7 +395,7 @@ class RegisterMutation:
                 request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S
             )
         )
-        return TrackedActionItem(proto=reply)
+        return action_item(reply)
 
     @strawberry.mutation(description="Correct a risk (MEMBER, ADMIN); null clears the mitigation.")
     async def update_risk(
@@ -430,7 +419,7 @@ class RegisterMutation:
         reply = await rpc(
             info.context.backends.analysis.UpdateRisk(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
         )
-        return TrackedRisk(proto=reply)
+        return risk(reply)
 
 
 async def _alert(info: GatewayInfo, alert: register_pb2.Alert) -> Alert:
@@ -457,8 +446,8 @@ async def _alert(info: GatewayInfo, alert: register_pb2.Alert) -> Alert:
         kind=_ALERT_KINDS[alert.kind],
         message=alert.message,
         at=alert.at.ToDatetime(tzinfo=UTC),
-        action_item=TrackedActionItem(proto=entries.action_items[0]) if entries.action_items else None,
-        risk=TrackedRisk(proto=entries.risks[0]) if entries.risks else None,
+        action_item=action_item(entries.action_items[0]) if entries.action_items else None,
+        risk=risk(entries.risks[0]) if entries.risks else None,
         document=document,
     )
 

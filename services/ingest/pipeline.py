@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common.db import set_transaction_setting, tenant_transaction
 from services.common.events import new_header
 from services.common.logging import get_logger
-from services.common.object_store import ObjectStore, document_prefix, extracted_key, original_key
+from services.common.object_store import ObjectMissing, ObjectStore, document_prefix, extracted_key, original_key
 from services.common.subjects import DOCUMENT_EXTRACTED, DOCUMENT_UPLOADED
 from services.ingest import repository as repo
 from services.ingest.chunking import chunk_document
@@ -74,6 +74,10 @@ class Pipeline:
             await self._store.put_json(extracted_key(claimed.organization_id, claimed.id, claimed.generation), artifact)
         except ExtractionError as exc:
             await self.fail(claimed.organization_id, claimed.id, claimed.generation, exc.reason)
+            return
+        except ObjectMissing:
+            reason = "The uploaded file is missing from storage; upload it again."
+            await self.fail(claimed.organization_id, claimed.id, claimed.generation, reason)
             return
         await self._finish_extraction(claimed, text=extracted.text, page_count=extracted.page_count, chunks=len(chunks))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minio.error import S3Error
 from pmdi.events.v1 import documents_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,7 +11,7 @@ from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
 from services.common.document_events import enqueue_about, report_failure, report_progress
 from services.common.logging import get_logger
-from services.common.object_store import ObjectStore, extracted_key
+from services.common.object_store import ObjectMissing, ObjectStore, extracted_key
 from services.common.subjects import DOCUMENT_INDEXED
 from services.search import repository as repo
 from services.search import tables
@@ -35,7 +34,6 @@ from services.search.result_cache import ResultCache, ResultKey
 from services.search.settings import SearchSettings
 
 log = get_logger(__name__)
-MISSING_OBJECT = ("NoSuchKey", "NoSuchObject", "ResourceNotFound")
 # Indexing reports its progress after every this many chunks: about a second of embedding on 2 cores.
 PROGRESS_EVERY_CHUNKS = 128
 
@@ -121,9 +119,7 @@ class SearchHandlers:
             return
         try:
             chunks = parse_artifact(await self._store.get_json(extracted_key(org, doc, generation)))
-        except S3Error as exc:
-            if exc.code not in MISSING_OBJECT:
-                raise  # S3 unavailable: retried with back-off
+        except ObjectMissing:  # other storage errors (S3 unavailable) are retried with back-off
             await self.fail(header, "The extracted text of this document is missing, so it cannot be indexed.")
             return
         except (BadArtifact, ValueError) as exc:
