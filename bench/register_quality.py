@@ -272,17 +272,16 @@ def seed(database_url: str, organization_id: str, count: int) -> float:
                         )
                     )
                     mentions.append((str(uuid.uuid4()), organization_id, entry, document, 1, f"Seeded quote {n}"))
-                await conn.copy_records_to_table(
-                    "register_entries",
-                    schema_name="analysis",
-                    records=entries,
-                    columns=["id", "organization_id", "kind", "title", "owner", "due_date", "status", "severity"],
+                # Row-level security refuses COPY: plain inserts, in batches.
+                await conn.executemany(
+                    "INSERT INTO analysis.register_entries (id, organization_id, kind, title, owner, due_date, status, "
+                    "severity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    entries,
                 )
-                await conn.copy_records_to_table(
-                    "register_mentions",
-                    schema_name="analysis",
-                    records=mentions,
-                    columns=["id", "organization_id", "entry_id", "document_id", "generation", "source_quote"],
+                await conn.executemany(
+                    "INSERT INTO analysis.register_mentions (id, organization_id, entry_id, document_id, generation, "
+                    "source_quote) VALUES ($1, $2, $3, $4, $5, $6)",
+                    mentions,
                 )
             await conn.execute("ANALYZE analysis.register_entries")
             await conn.execute("ANALYZE analysis.register_mentions")

@@ -132,7 +132,7 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     async def on_deleted(data: bytes, _: int, __: str) -> None:
         await handlers.forget(events.parse_header(documents_pb2.DocumentDeleted, data))
 
-    relay = OutboxRelay(sessions, tables.outbox, js)
+    relay = OutboxRelay(sessions, tables.outbox, js, listen=settings.outbox_listen)
     tasks = [
         asyncio.create_task(relay.run(stop)),
         asyncio.create_task(scan_due_dates(register, stop, settings.alert_scan_interval_s)),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from nats.js import JetStreamContext
 from sqlalchemy import Column, DateTime, LargeBinary, MetaData, Table, Text, select, text, update
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.db import set_transaction_setting
 from services.common.events import publish
@@ -59,10 +59,16 @@ def outbox_ddl(schema: str) -> list[str]:
     ]
 
 
+def wakeup_channel(table: Table) -> str:
+    """The Postgres NOTIFY channel that tells a schema's relays an event is waiting."""
+    return f"{table.schema}_outbox"
+
+
 async def enqueue(
     session: AsyncSession, table: Table, *, organization_id: str, subject: str, payload: bytes, event_id: str
 ) -> None:
-    """Add an event to the outbox inside the caller's transaction; its id is the JetStream message id."""
+    """Add an event to the outbox inside the caller's transaction; its id is the JetStream message id.
+    Postgres delivers the NOTIFY at commit (and never on rollback), so relays wake for committed events only."""
     await session.execute(
         table.insert().values(
             id=str(uuid.UUID(hex=event_id)) if len(event_id) == 32 else event_id,
@@ -72,15 +78,25 @@ async def enqueue(
             created_at=datetime.now(UTC),
         )
     )
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": wakeup_channel(table)})
+
+
+PRUNE_EVERY_S = 3600.0
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows to JetStream in order, marking each one after the stream acked it."""
+    """Publishes committed outbox rows to JetStream in order, marking each one after the stream acked it.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], table: Table, js: JetStreamContext) -> None:
+    It wakes when a transaction that enqueued an event commits (Postgres LISTEN/NOTIFY), else polls every
+    `poll_s`; published rows older than a day are pruned every hour."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], table: Table, js: JetStreamContext, *, listen: bool = True
+    ) -> None:
         self._sessions = sessions
         self._table = table
         self._js = js
+        self._listen = listen
         self._wakeup = asyncio.Event()
 
     def notify(self) -> None:
@@ -108,15 +124,51 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event, *, poll_s: float = 0.5) -> None:
         """Relay until `stop`; errors (NATS restarting) are retried, never fatal."""
+        listener = asyncio.create_task(self._listen_for_commits(stop)) if self._listen else None
+        pruned_at = 0.0
+        try:
+            while not stop.is_set():
+                self._wakeup.clear()
+                try:
+                    while await self.relay_pending():
+                        pass
+                    if asyncio.get_running_loop().time() - pruned_at > PRUNE_EVERY_S:
+                        await self.prune()
+                        pruned_at = asyncio.get_running_loop().time()
+                except Exception as exc:  # noqa: BLE001 - keep relaying through NATS/DB restarts
+                    log.warning("outbox_relay_failed", error=str(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=poll_s)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+
+    async def _listen_for_commits(self, stop: asyncio.Event) -> None:
+        """Hold a connection that LISTENs on the schema's channel and wakes the relay on each NOTIFY; reconnects
+        after a database restart (meanwhile the poll carries on)."""
+        channel = wakeup_channel(self._table)
+        engine: AsyncEngine = self._sessions.kw["bind"]
+
+        def wake(*_: object) -> None:
+            self.notify()
+
         while not stop.is_set():
             try:
-                while await self.relay_pending():
-                    pass
-            except Exception as exc:  # noqa: BLE001 - keep relaying through NATS/DB restarts
-                log.warning("outbox_relay_failed", error=str(exc))
-            self._wakeup.clear()
+                async with engine.connect() as connection:
+                    raw = (await connection.get_raw_connection()).driver_connection
+                    assert raw is not None
+                    await raw.add_listener(channel, wake)
+                    while not stop.is_set() and not raw.is_closed():
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), timeout=1)
+                    if not raw.is_closed():
+                        await raw.remove_listener(channel, wake)
+            except Exception as exc:  # noqa: BLE001 - the database is restarting: listen again shortly
+                log.warning("outbox_listen_failed", error=str(exc))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=poll_s)
+                await asyncio.wait_for(stop.wait(), timeout=1)
 
     async def prune(self) -> None:
         """Delete rows published more than a day ago."""

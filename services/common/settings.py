@@ -30,6 +30,8 @@ class ServiceSettings(BaseSettings):
     s3_secret_key: str = ""
     s3_secure: bool = False
     s3_bucket: str = "pmdi-documents"
+    # The outbox relay wakes when an event commits (Postgres LISTEN/NOTIFY); off, it only polls every 0.5 s.
+    outbox_listen: bool = True
 
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 0

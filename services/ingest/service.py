@@ -57,7 +57,7 @@ async def start(stack: AsyncExitStack, settings: IngestSettings) -> None:
     await events.ensure_streams(js)
 
     stop = asyncio.Event()
-    relay = OutboxRelay(sessions, tables.outbox, js)
+    relay = OutboxRelay(sessions, tables.outbox, js, listen=settings.outbox_listen)
     pipeline = Pipeline(sessions=sessions, store=store, settings=settings)
     tasks = [
         asyncio.create_task(relay.run(stop)),

@@ -112,7 +112,7 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
                 fix="run `python -m services.search reindex`; until then these are found by keyword only",
             )
 
-    relay = OutboxRelay(sessions, tables.outbox, js)
+    relay = OutboxRelay(sessions, tables.outbox, js, listen=settings.outbox_listen)
     tasks = [
         asyncio.create_task(warn_of_other_models()),
         asyncio.create_task(relay.run(stop)),
