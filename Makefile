@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/gen
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast lint fmt proto bench clean venv schema console browser
+.PHONY: run test test-fast test-opensearch lint fmt proto bench clean venv schema console browser
 
 venv: $(STAMP)
 
@@ -61,6 +61,12 @@ run: proto console
 
 test: proto console browser
 	$(BIN)/python -m pytest -q
+
+# The OpenSearch keyword backend against the OpenSearch that OPENSEARCH_URL names (the launched search service
+# uses it too, so the search suite runs against it).
+test-opensearch: proto
+	@test -n "$$OPENSEARCH_URL" || { echo "Set OPENSEARCH_URL to a running OpenSearch first." >&2; exit 1; }
+	$(BIN)/python -m pytest -q services/search/tests tests/test_search.py
 
 test-fast: proto console browser
 	$(BIN)/python -m pytest -q -m "not heavy"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -181,7 +182,8 @@ def test_download_links_serve_the_original_and_die_with_the_document(org_factory
     other_member = org.add("MEMBER")
     assert gateway(delete, {"id": document_id}, token=other_member.token).codes == ["FORBIDDEN"]
     assert gateway(delete, {"id": document_id}, token=member.token).ok()["deleteDocument"] is True
-    assert gateway(delete, {"id": document_id}, token=member.token).ok()["deleteDocument"] is True  # idempotent
+    # Deleting it again changes nothing, and says so.
+    assert gateway(delete, {"id": document_id}, token=member.token).ok()["deleteDocument"] is False
     assert gateway(DOCUMENT, {"id": document_id}, token=member.token).ok()["document"] is None
     assert httpx.get(url).status_code in (403, 404)
 
@@ -197,3 +199,19 @@ def test_reprocessing_runs_the_pipeline_again(org_factory: Any, gateway: GraphQL
     )
     assert again.ok()["reprocessDocument"]["status"] == "QUEUED"
     assert wait_final(gateway, org.admin.token, document_id)["status"] == "COMPLETED"
+
+
+def test_a_documents_own_stream_sends_each_state_once(org_factory: Any, gateway: GraphQLClient) -> None:
+    org = org_factory()
+    document_id = upload(gateway.base_url, org.admin.token, "note.txt", b"Tom will send the plan by Friday.").ok()[
+        "uploadDocument"
+    ]["id"]
+    # Subscribed straight after the upload: the current state (QUEUED) is read, and its event arrives too.
+    with Watch(gateway.base_url, org.admin.token, document_id) as subscriber:
+        wait_final(gateway, org.admin.token, document_id, timeout_s=300)
+        time.sleep(1)
+    events = subscriber.for_document(document_id)
+    assert_well_ordered(events)
+    states = [(e["status"], e["progress"], e["message"]) for e in events]
+    assert all(a != b for a, b in itertools.pairwise(states)), states
+    assert [s for s, _, _ in states].count("QUEUED") <= 1, states

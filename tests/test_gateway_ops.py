@@ -36,6 +36,22 @@ def test_health_readiness_and_metrics(deployment: Deployment) -> None:
     assert "python_info" in metrics
 
 
+async def test_storage_is_ready_only_with_the_documents_bucket(deployment: Deployment) -> None:
+    from minio import Minio
+
+    from services.gateway.readiness import s3_check
+
+    endpoints = deployment.endpoints
+    client = Minio(
+        endpoints.s3_endpoint,
+        access_key=endpoints.s3_access_key,
+        secret_key=endpoints.s3_secret_key,
+        secure=endpoints.s3_secure,
+    )
+    assert await s3_check(client, "pmdi-documents")() is True
+    assert await s3_check(client, f"missing-{uuid.uuid4().hex[:12]}")() is False  # the store answers, but holds nothing
+
+
 def test_failed_logins_are_throttled_per_account(org_factory: Any, gateway: GraphQLClient) -> None:
     org = org_factory()
     codes = [gateway(LOGIN, {"email": org.admin.email, "password": f"wrong-guess-{i}!"}).codes[0] for i in range(5)]

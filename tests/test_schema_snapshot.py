@@ -31,8 +31,8 @@ def test_the_contract_names_are_all_there() -> None:
         "decisions: [Decision!]!",
         "actionItems(owner: String = null, status: [ItemStatus!] = null, dueBefore: Date = null, "
         "documentIds: [ID!] = null, first: Int = 50, after: String = null): TrackedActionItemConnection!",
-        "riskRegister(minSeverity: Severity = null, status: [RiskStatus!] = null, first: Int = 50, after: String = null)"
-        ": TrackedRiskConnection!",
+        "riskRegister(minSeverity: Severity = null, status: [RiskStatus!] = null, first: Int = 50, "
+        "after: String = null): TrackedRiskConnection!",
         "decisions(documentIds: [ID!] = null, first: Int = 50, after: String = null): TrackedDecisionConnection!",
         "documentChanges(documentId: ID!): DocumentChanges",
         "estimateAnalysisCost(pages: Int!, costPriority: CostPriority = null): CostEstimate!",

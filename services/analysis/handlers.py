@@ -161,7 +161,7 @@ class AnalysisHandlers:
         text = str(artifact["text"])
         # Headings marked, so sections read as sections (local extraction and remote models alike).
         analysed = with_heading_marks(text, list(artifact.get("headings") or []))
-        await self._progress(header, 0.0, "Analysing: summaries, action items, risks and decisions")
+        await self._progress(header, 0.0, "Analyzing: summaries, action items, risks and decisions")
         finished = 0
         reporting = asyncio.Lock()  # progress goes out in order, one step per finished task
 

@@ -452,11 +452,11 @@ class DocumentSubscription:
 
         subscription = await info.context.backends.nats.subscribe(subject, cb=on_message)
         try:
-            last_progress: dict[str, int] = {}
+            last: dict[str, tuple[int, DocumentStatus, str]] = {}
             if document_id is not None:
                 # Subscribed first, then read the current state: nothing falls between the two.
                 current = _event_from_document(await _get_document(info, str(document_id)))
-                last_progress[current.document_id] = current.progress
+                last[current.document_id] = (current.progress, current.status, current.message)
                 yield current
                 if current.status in TERMINAL:
                     return
@@ -467,10 +467,12 @@ class DocumentSubscription:
                 if progress.organization_id != identity.organization_id:
                     continue
                 event = _event_from_progress(progress)
-                previous = last_progress.get(event.document_id, -1)
-                if event.progress < previous and event.status is not DocumentStatus.QUEUED:
+                previous = last.get(event.document_id)
+                if previous is not None and previous == (event.progress, event.status, event.message):
+                    continue  # the state already sent (read at subscription, then its event arrived)
+                if previous is not None and event.progress < previous[0] and event.status is not DocumentStatus.QUEUED:
                     continue  # a late duplicate; progress never goes backwards
-                last_progress[event.document_id] = event.progress
+                last[event.document_id] = (event.progress, event.status, event.message)
                 yield event
                 if document_id is not None and event.status in TERMINAL:
                     return

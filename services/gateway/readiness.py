@@ -44,9 +44,10 @@ def nats_check(url: str) -> Check:
 
 
 def s3_check(client: Minio, bucket: str) -> Check:
+    """The store answers and the documents' bucket is there (an empty store answers too, but holds nothing)."""
+
     async def check() -> bool:
-        await asyncio.to_thread(client.bucket_exists, bucket)
-        return True
+        return bool(await asyncio.to_thread(client.bucket_exists, bucket))
 
     return check
 

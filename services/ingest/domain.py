@@ -35,7 +35,7 @@ STATUS_MESSAGES = {
     Status.QUEUED: "Queued for processing",
     Status.EXTRACTING: "Extracting text",
     Status.INDEXING: "Indexing for search",
-    Status.ANALYZING: "Analyzing: summaries, action items, risks",
+    Status.ANALYZING: "Analyzing: summaries, action items, risks and decisions",
     Status.COMPLETED: "Processing complete",
 }
 

@@ -288,7 +288,8 @@ class IngestHandlers:
         return updated
 
     async def delete(self, *, caller: Identity, document_id: str) -> bool:
-        """Delete a document everywhere (its uploader or an ADMIN); deleting it again is a no-op."""
+        """Delete a document everywhere (its uploader or an ADMIN): True; deleting it again changes nothing and says
+        so (False)."""
         caller.require(Role.MEMBER)
         document_id = _valid_id(document_id)
         async with tenant_transaction(self._sessions, caller.organization_id) as session:
@@ -297,7 +298,7 @@ class IngestHandlers:
             )
             if document is None:
                 if await repo.is_deleted(session, organization_id=caller.organization_id, document_id=document_id):
-                    return True
+                    return False
                 raise NotFound("document not found")
             if caller.role is not Role.ADMIN and document.uploaded_by != caller.user_id:
                 raise Forbidden("only the uploader or an ADMIN may delete this document")

@@ -1,4 +1,5 @@
-"""The OpenSearch keyword backend against a real OpenSearch (skipped unless OPENSEARCH_URL is set).
+"""The OpenSearch keyword backend against a real OpenSearch: collected only when OPENSEARCH_URL names one
+(`OPENSEARCH_URL=http://... make test-opensearch`; no OpenSearch server installs from this project's registries).
 
 With OPENSEARCH_URL set, the launched search service uses OpenSearch too, so test_search_service.py runs
 its keyword, isolation and deletion tests against it as well.
@@ -13,8 +14,6 @@ from typing import Any
 import pytest
 
 from services.search.repository import StoredChunk
-
-pytestmark = pytest.mark.skipif(not os.environ.get("OPENSEARCH_URL"), reason="OPENSEARCH_URL is not set")
 
 
 @pytest.fixture
