@@ -42,3 +42,35 @@ def test_logins_failures_role_changes_user_creation_and_token_reuse_are_audited(
     ):
         assert expected in events, (expected, events)
     assert "refresh_token_reuse" not in asyncio.run(_events(deployment, bystander.id))
+
+
+AUDIT = """query($first: Int, $after: String, $action: String, $since: DateTime) {
+  auditEvents(first: $first, after: $after, action: $action, since: $since) {
+    nodes { id action actorUserId subject address details at } pageInfo { endCursor hasNextPage } } }"""
+
+
+def test_admins_read_their_audit_log_page_by_page(org_factory: Any, gateway: GraphQLClient) -> None:
+    org, other = org_factory(), org_factory()
+    member = org.add("MEMBER")
+    for _ in range(3):
+        gateway(LOGIN, {"email": member.email, "password": "wrong-password-42"})
+    everything = gateway(AUDIT, {"first": 100}, token=org.admin.token).ok()["auditEvents"]["nodes"]
+    times = [event["at"] for event in everything]
+    assert times == sorted(times, reverse=True)  # newest first
+    assert {"organization_registered", "user_created", "login_failed"} <= {e["action"] for e in everything}
+    pages, after = [], None
+    while True:
+        page = gateway(AUDIT, {"first": 2, "after": after}, token=org.admin.token).ok()["auditEvents"]
+        pages += [e["id"] for e in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert pages == [e["id"] for e in everything]  # the pages walk the whole log once, in order
+    failures = gateway(AUDIT, {"action": "login_failed"}, token=org.admin.token).ok()["auditEvents"]["nodes"]
+    assert len(failures) == 3 and {e["action"] for e in failures} == {"login_failed"}
+    later = gateway(AUDIT, {"since": failures[0]["at"]}, token=org.admin.token).ok()["auditEvents"]["nodes"]
+    assert failures[0]["id"] in {e["id"] for e in later} and len(later) < len(everything)
+    assert gateway(AUDIT, {}, token=member.token).codes == ["FORBIDDEN"]
+    assert gateway(AUDIT, {"after": "not-a-cursor"}, token=org.admin.token).codes == ["BAD_USER_INPUT"]
+    theirs = gateway(AUDIT, {"first": 100}, token=other.admin.token).ok()["auditEvents"]["nodes"]
+    assert not {e["id"] for e in theirs} & {e["id"] for e in everything}

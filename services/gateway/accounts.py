@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import strawberry
 from pmdi.tenancy.v1 import tenancy_pb2
 
 from services.common.auth import Role as AuthRole
 from services.gateway.context import GatewayInfo
-from services.gateway.errors import rpc
+from services.gateway.documents import PageInfo
+from services.gateway.errors import PublicError, rpc
 from services.gateway.loaders import RPC_TIMEOUT_S
 from services.gateway.types import (
     ROLE_TO_PROTO,
@@ -48,6 +51,69 @@ class AccountQuery:
             )
         )
         return [user_from_proto(u) for u in reply.users]
+
+
+@strawberry.type(description="One line of the organization's audit log.")
+class AuditEvent:
+    id: strawberry.ID
+    action: str = strawberry.field(description="What happened: login_failed, role_changed, register.risk.updated...")
+    actor_user_id: strawberry.ID | None
+    subject: str | None = strawberry.field(description="What it happened to (a user's or an entry's id).")
+    address: str
+    details: str = strawberry.field(description="JSON: the before and after of a change, or the event's facts.")
+    at: datetime
+
+
+@strawberry.type
+class AuditEventConnection:
+    nodes: list[AuditEvent]
+    page_info: PageInfo
+
+
+def _audit_event(event: tenancy_pb2.AuditEvent) -> AuditEvent:
+    return AuditEvent(
+        id=strawberry.ID(event.id),
+        action=event.event_type,
+        actor_user_id=strawberry.ID(event.actor_user_id) if event.HasField("actor_user_id") else None,
+        subject=event.subject if event.HasField("subject") else None,
+        address=event.source_address,
+        details=event.details_json,
+        at=event.at.ToDatetime(tzinfo=UTC),
+    )
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(description="The organization's audit log, newest first (ADMIN); `action` may end in '.'.")
+    async def audit_events(
+        self,
+        info: GatewayInfo,
+        first: int | None = 50,
+        after: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+    ) -> AuditEventConnection:
+        info.context.require_identity(AuthRole.ADMIN)
+        first = 50 if first is None else first
+        if not 0 <= first <= 1000:
+            raise PublicError("BAD_USER_INPUT", "first must be between 0 and 1000")
+        request = tenancy_pb2.ListAuditEventsRequest(limit=first)
+        if after is not None:
+            request.after = after
+        if action is not None:
+            request.action = action
+        if since is not None:
+            request.since.FromDatetime(since)
+        reply = await rpc(
+            info.context.backends.tenancy.ListAuditEvents(request, metadata=_metadata(info), timeout=RPC_TIMEOUT_S)
+        )
+        return AuditEventConnection(
+            nodes=[_audit_event(e) for e in reply.events[:first]],
+            page_info=PageInfo(
+                end_cursor=reply.end_cursor if reply.HasField("end_cursor") else None,
+                has_next_page=reply.has_next_page,
+            ),
+        )
 
 
 @strawberry.type

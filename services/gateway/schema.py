@@ -8,7 +8,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCa
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from services.gateway.accounts import AccountMutation, AccountQuery
+from services.gateway.accounts import AccountMutation, AccountQuery, AuditQuery
 from services.gateway.documents import DocumentMutation, DocumentQuery, DocumentSubscription
 from services.gateway.errors import PublicErrors
 from services.gateway.insights import InsightMutation, InsightQuery
@@ -16,7 +16,7 @@ from services.gateway.limits import complexity_rule
 from services.gateway.register import RegisterMutation, RegisterQuery, RegisterSubscription
 from services.gateway.settings import GatewaySettings
 
-Query = merge_types("Query", (AccountQuery, DocumentQuery, InsightQuery, RegisterQuery))
+Query = merge_types("Query", (AccountQuery, AuditQuery, DocumentQuery, InsightQuery, RegisterQuery))
 Mutation = merge_types("Mutation", (AccountMutation, DocumentMutation, InsightMutation, RegisterMutation))
 Subscription = merge_types("Subscription", (DocumentSubscription, RegisterSubscription))
 

@@ -354,12 +354,23 @@ class TenancyHandlers:
                 event_id=str(uuid.UUID(hex=event_id)) if len(event_id) == 32 else event_id,
             )
 
-    async def audit_events(self, *, caller: Identity, limit: int) -> list[dict[str, object]]:
+    async def audit_events(
+        self,
+        *,
+        caller: Identity,
+        limit: int,
+        after: tuple[datetime, str] | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+    ) -> tuple[list[dict[str, object]], bool]:
+        """A page of the organization's audit log, newest first (ADMIN), and whether more follow."""
+        page = max(1, min(limit, 1000))
         async with tenant_transaction(self._sessions, caller.organization_id) as session:
             await self._require_current_role(session, caller, Role.ADMIN)
-            return await repo.list_audit_events(
-                session, organization_id=caller.organization_id, limit=max(1, min(limit, 1000))
+            rows = await repo.list_audit_events(
+                session, organization_id=caller.organization_id, limit=page + 1, after=after, action=action, since=since
             )
+        return rows[:page], len(rows) > page
 
     # -- internals -----------------------------------------------------------------------------
 

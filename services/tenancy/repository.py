@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select, text, update
+from sqlalchemy import and_, case, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -222,13 +222,28 @@ async def record_audit(
     )
 
 
-async def list_audit_events(session: AsyncSession, *, organization_id: str, limit: int) -> list[dict[str, object]]:
-    rows = await session.execute(
-        select(tables.audit_events)
-        .where(tables.audit_events.c.organization_id == organization_id)
-        .order_by(tables.audit_events.c.at.desc())
-        .limit(limit)
-    )
+async def list_audit_events(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+) -> list[dict[str, object]]:
+    """The organization's audit lines, newest first; `after` continues from a line (its time and id)."""
+    audit = tables.audit_events
+    query = select(audit).where(audit.c.organization_id == organization_id)
+    if action:
+        query = query.where(
+            audit.c.event_type.startswith(action) if action.endswith(".") else audit.c.event_type == action
+        )
+    if since is not None:
+        query = query.where(audit.c.at >= since)
+    if after is not None:
+        at, line = after
+        query = query.where(or_(audit.c.at < at, and_(audit.c.at == at, audit.c.id > line)))
+    rows = await session.execute(query.order_by(audit.c.at.desc(), audit.c.id).limit(limit))
     return [dict(row._mapping) for row in rows]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -21,6 +23,15 @@ ROLE_TO_PROTO = {
     Role.VIEWER: tenancy_pb2.ROLE_VIEWER,
 }
 ROLE_FROM_PROTO = {v: k for k, v in ROLE_TO_PROTO.items()}
+
+
+def _audit_cursor(cursor: str) -> tuple[datetime, str]:
+    """The time and id of the line a page ended with, from its cursor."""
+    try:
+        at, line = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(at), str(uuid.UUID(line))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("after is not a cursor of the audit log") from exc
 
 
 def _timestamp(value: datetime) -> Timestamp:
@@ -150,7 +161,14 @@ class TenancyRpc(tenancy_pb2_grpc.TenancyServiceServicer):  # type: ignore[misc]
     async def ListAuditEvents(
         self, request: tenancy_pb2.ListAuditEventsRequest, context: grpc.aio.ServicerContext
     ) -> tenancy_pb2.ListAuditEventsResponse:
-        rows = await self._handlers.audit_events(caller=require_identity(), limit=request.limit or 100)
+        after = _audit_cursor(request.after) if request.HasField("after") else None
+        rows, more = await self._handlers.audit_events(
+            caller=require_identity(),
+            limit=request.limit or 100,
+            after=after,
+            action=request.action if request.HasField("action") else None,
+            since=request.since.ToDatetime(tzinfo=UTC) if request.HasField("since") else None,
+        )
         events = []
         for row in rows:
             event = tenancy_pb2.AuditEvent(
@@ -167,4 +185,9 @@ class TenancyRpc(tenancy_pb2_grpc.TenancyServiceServicer):  # type: ignore[misc]
             assert isinstance(at, datetime)
             event.at.CopyFrom(_timestamp(at))
             events.append(event)
-        return tenancy_pb2.ListAuditEventsResponse(events=events)
+        reply = tenancy_pb2.ListAuditEventsResponse(events=events, has_next_page=more)
+        if rows:
+            last_at = rows[-1]["at"]
+            assert isinstance(last_at, datetime)
+            reply.end_cursor = base64.urlsafe_b64encode(f"{last_at.isoformat()}|{rows[-1]['id']}".encode()).decode()
+        return reply
