@@ -22,7 +22,14 @@ from services.analysis.quotes import QuotePlaces
 from services.analysis.register.handlers import Register
 from services.analysis.router import Outcome, Router
 from services.analysis.routing import DOCUMENT_TASKS, PRIORITIES
-from services.analysis.schemas import ActionItemsOutput, AnswerOutput, DecisionsOutput, RisksOutput, SummaryOutput
+from services.analysis.schemas import (
+    ActionItemsOutput,
+    AnswerOutput,
+    AnswerPrompt,
+    DecisionsOutput,
+    RisksOutput,
+    SummaryOutput,
+)
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
 from services.common.document_events import enqueue_about, report_failure, report_progress
@@ -88,7 +95,7 @@ def _normalized(text: str) -> str:
 
 
 class ArtifactStore(Protocol):
-    """Where extraction left the text and chunks (the object store)."""
+    """Where extraction left the text and chunks (the object store); ObjectMissing when an artifact is not there."""
 
     async def get_json(self, key: str) -> Any: ...
 
@@ -312,10 +319,9 @@ class AnalysisHandlers:
         hits = await self._of_existing_documents(list(reply.hits), caller)
         if not hits:
             return AnswerOutput(answer=NO_ANSWER), [], None
-        excerpts = "\n".join(f"[{n}] {hit.text}" for n, hit in enumerate(hits, start=1))
-        prompt = f"Question: {question}\n\nExcerpts:\n{excerpts}"
+        prompt = AnswerPrompt(question, tuple(hit.text for hit in hits))
         outcome = await self._router.run(
-            organization_id=caller.organization_id, task="answer", text=prompt, prompt=prompt
+            organization_id=caller.organization_id, task="answer", text=str(prompt), prompt=prompt
         )
         answer = outcome.output
         assert isinstance(answer, AnswerOutput)

@@ -26,7 +26,7 @@ from services.analysis.complexity import Complexity, estimate_tokens, measure
 from services.analysis.mapreduce import merge_lists, partial_summaries, reduce_prompt, split_for_window
 from services.analysis.providers.base import InvalidOutput, Provider, ProviderError, ProviderReply, RetryableError
 from services.analysis.routing import REDUCED_TASKS, estimate_document, input_budget, plan, worst_case_cost
-from services.analysis.schemas import PROMPT_VERSION, SCHEMAS, system_prompt
+from services.analysis.schemas import PROMPT_VERSION, SCHEMAS, Prompt, system_prompt
 from services.common.db import tenant_transaction
 from services.common.logging import get_logger
 
@@ -142,7 +142,7 @@ class Router:
         organization_id: str,
         task: str,
         text: str,
-        prompt: str | None = None,
+        prompt: Prompt | None = None,
         document_id: str | None = None,
         generation: int | None = None,
     ) -> Outcome:
@@ -154,7 +154,7 @@ class Router:
         """
         complexity = _measure(text)
         prompt = prompt or text
-        prompt_tokens = _tokens(prompt)
+        prompt_tokens = _tokens(str(prompt))
         started = time.perf_counter()
         # One short read: the policy, the month's spend, and the cached replies of every planned model.
         async with tenant_transaction(self._sessions, organization_id) as session:
@@ -162,7 +162,7 @@ class Router:
             spent = await repo.spent_this_month(session, organization_id=organization_id)
             budget = self._budget if own_budget is None else own_budget
             chain = self.chain(task, complexity, budget - spent, priority or self._priority)
-            keys = [cache_key(prompt, task, m.key) for m in chain if prompt_tokens <= input_budget(m)]
+            keys = [cache_key(str(prompt), task, m.key) for m in chain if prompt_tokens <= input_budget(m)]
             prefetched = await repo.cached_outputs(session, organization_id=organization_id, keys=keys)
         lookup_ms = int((time.perf_counter() - started) * 1000)
         first = chain[0].key
@@ -182,20 +182,21 @@ class Router:
         context: _Context,
         model: CatalogModel,
         task: str,
-        prompt: str,
+        prompt: Prompt,
         fallback_from: str | None,
         *,
         prefetched: tuple[dict[str, dict[str, Any]], int] | None = None,
     ) -> Outcome:
         """The task on one model: one call, or map over parts and reduce; cache first, budget reserved."""
-        if _tokens(prompt) <= input_budget(model):
+        parts: list[Prompt]
+        if _tokens(str(prompt)) <= input_budget(model):
             parts = [prompt]
-        elif task in SCHEMAS and task != "answer":
-            parts = await asyncio.to_thread(split_for_window, prompt, input_budget(model))
+        elif task in SCHEMAS and isinstance(prompt, str):
+            parts = list(await asyncio.to_thread(split_for_window, prompt, input_budget(model)))
             prefetched = None  # the run looked up the whole prompt; the parts have keys of their own
         else:
             raise ProviderError(f"{task} prompt exceeds {model.key}'s context window")
-        keys = [cache_key(part, task, model.key) for part in parts]
+        keys = [cache_key(str(part), task, model.key) for part in parts]
         if prefetched is not None:
             cached, lookup_ms = prefetched
         else:
@@ -210,7 +211,7 @@ class Router:
             if breaker is not None and breaker.state is State.OPEN:
                 raise CircuitOpen(f"{model.provider} circuit open")
             # Held for the call at its worst case; the ledger then records what it actually cost.
-            worst = sum(worst_case_cost(model, task, _tokens(part)) for part in missing)
+            worst = sum(worst_case_cost(model, task, _tokens(str(part))) for part in missing)
             reservation = await self._reserve(context, worst)
             if reservation is None:
                 raise OverBudget(f"{model.key} may cost up to ${worst:.6f}, more than the remaining budget")
@@ -220,7 +221,7 @@ class Router:
             closed = breaker is None or breaker.state is State.CLOSED
             semaphore = asyncio.Semaphore(MAX_PARALLEL_PARTS if closed else 1)
 
-            async def one(part: str, key: str) -> tuple[BaseModel, repo.CallRecord]:
+            async def one(part: Prompt, key: str) -> tuple[BaseModel, repo.CallRecord]:
                 async with semaphore:
                     if key in cached:
                         return await self._served_from_cache(
@@ -242,7 +243,7 @@ class Router:
             return Outcome(outputs[0], calls)
         if task in REDUCED_TASKS:
             combined = reduce_prompt(partial_summaries(outputs))
-            if _tokens(combined) >= _tokens(prompt):
+            if _tokens(combined) >= _tokens(str(prompt)):
                 raise ProviderError(f"{model.key}'s partial summaries are no shorter than the text: no reduce")
             reduced = await self._with_model(context, model, task, combined, fallback_from)
             return Outcome(reduced.output, calls + reduced.calls)
@@ -278,7 +279,7 @@ class Router:
         context: _Context,
         model: CatalogModel,
         task: str,
-        prompt: str,
+        prompt: Prompt,
         key: str,
         fallback_from: str | None,
         *,
@@ -333,7 +334,7 @@ class Router:
             return False
         return error.retry_after_s is None or error.retry_after_s <= self._max_retry_after_s
 
-    async def _call(self, model: CatalogModel, task: str, prompt: str) -> ProviderReply:
+    async def _call(self, model: CatalogModel, task: str, prompt: Prompt) -> ProviderReply:
         provider = self._providers[model.provider]
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(self._attempts),

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 PROMPT_VERSION = "2026-12-04.1"
+
+
+@dataclass(frozen=True)
+class AnswerPrompt:
+    """A question and the excerpts retrieved for it, in the order search ranked them. A remote model reads it as
+    text (`str()`: the question, then "[n] excerpt" lines); the local provider reads the parts themselves."""
+
+    question: str
+    excerpts: tuple[str, ...]
+
+    def __str__(self) -> str:
+        listed = "\n".join(f"[{n}] {text}" for n, text in enumerate(self.excerpts, start=1))
+        return f"Question: {self.question}\n\nExcerpts:\n{listed}"
+
+
+# What a task is given: a document's text, or a question with its excerpts.
+Prompt = str | AnswerPrompt
 
 
 class SummaryOutput(BaseModel):

@@ -2,7 +2,7 @@
 of PM documents and meeting transcripts."""
 
 from services.analysis.local.action_items import extract_action_items
-from services.analysis.local.answers import NO_ANSWER, answer, parse_prompt
+from services.analysis.local.answers import NO_ANSWER, answer
 from services.analysis.local.dates import detect_document_date
 from services.analysis.local.decisions import extract_decisions
 from services.analysis.local.drafts import ActionItemDraft, DecisionDraft, RiskDraft, Severity, SummaryLength
@@ -23,6 +23,5 @@ __all__ = [
     "extract_action_items",
     "extract_decisions",
     "extract_risks",
-    "parse_prompt",
     "summarize",
 ]

@@ -60,17 +60,6 @@ class Evidence:
         return f"{label}: {self.text}" if label else self.text
 
 
-def parse_prompt(prompt: str) -> tuple[str, list[tuple[int, str]]]:
-    """The question and the numbered excerpts of an answer prompt ("Question: ...\\n\\nExcerpts:\\n[1] ...")."""
-    question, _, body = prompt.partition("\n\nExcerpts:\n")
-    excerpts = []
-    for block in re.split(r"\n(?=\[\d+\] )", body):
-        number = re.match(r"\[(\d+)\] ", block)
-        if number:
-            excerpts.append((int(number.group(1)), block[number.end() :]))
-    return question.removeprefix("Question:").strip(), excerpts
-
-
 def _evidence(number: int, text: str) -> list[Evidence]:
     """The sentences of one excerpt: turns of a transcript (with their speakers) or the units of written text."""
     found: list[Evidence] = []

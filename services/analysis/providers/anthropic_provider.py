@@ -21,6 +21,7 @@ from services.analysis.providers.base import (
     retry_after,
 )
 from services.analysis.routing import MAX_OUTPUT_TOKENS
+from services.analysis.schemas import Prompt
 
 TOOL_NAME = "record_result"
 
@@ -33,14 +34,14 @@ class AnthropicProvider:
         self._client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0)
 
     async def complete(
-        self, *, model: str, task: str, system: str, prompt: str, schema: type[BaseModel], timeout_s: float
+        self, *, model: str, task: str, system: str, prompt: Prompt, schema: type[BaseModel], timeout_s: float
     ) -> ProviderReply:
         tool: Any = {
             "name": TOOL_NAME,
             "description": f"Record the {task.replace('_', ' ')} of the document.",
             "input_schema": schema.model_json_schema(),
         }
-        messages: list[Any] = [{"role": "user", "content": prompt}]
+        messages: list[Any] = [{"role": "user", "content": str(prompt)}]
         tool_choice: Any = {"type": "tool", "name": TOOL_NAME}
         input_tokens = output_tokens = 0
         for attempt in range(2):

@@ -11,6 +11,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from services.analysis.schemas import Prompt
+
 
 @dataclass(frozen=True)
 class ProviderReply:
@@ -39,7 +41,7 @@ class Provider(Protocol):
     name: str
 
     async def complete(
-        self, *, model: str, task: str, system: str, prompt: str, schema: type[BaseModel], timeout_s: float
+        self, *, model: str, task: str, system: str, prompt: Prompt, schema: type[BaseModel], timeout_s: float
     ) -> ProviderReply: ...
 
 

@@ -14,8 +14,10 @@ from services.analysis.schemas import (
     ActionItemOut,
     ActionItemsOutput,
     AnswerOutput,
+    AnswerPrompt,
     DecisionOut,
     DecisionsOutput,
+    Prompt,
     RiskOut,
     RisksOutput,
     SummaryOutput,
@@ -34,13 +36,20 @@ class LocalProvider:
         self._embed = embed
 
     async def complete(
-        self, *, model: str, task: str, system: str, prompt: str, schema: type[BaseModel], timeout_s: float
+        self, *, model: str, task: str, system: str, prompt: Prompt, schema: type[BaseModel], timeout_s: float
     ) -> ProviderReply:
         output = await asyncio.to_thread(self.run, task, prompt)
-        return ProviderReply(output, estimate_tokens(prompt), estimate_tokens(output.model_dump_json()))
+        return ProviderReply(output, estimate_tokens(str(prompt)), estimate_tokens(output.model_dump_json()))
 
-    def run(self, task: str, text: str) -> BaseModel:
-        """One task on one text (blocking)."""
+    def run(self, task: str, prompt: Prompt) -> BaseModel:
+        """One task on one text, or a question on its excerpts (blocking)."""
+        if task == "answer":
+            if not isinstance(prompt, AnswerPrompt):
+                raise ValueError("the answer task takes a question with its excerpts")
+            numbered = list(enumerate(prompt.excerpts, start=1))
+            answer, cited = local.answer(prompt.question, numbered, self._embed)
+            return AnswerOutput(answer=answer, cited_chunks=cited)
+        text = str(prompt)
         if task.startswith("summary_"):
             length = local.SummaryLength[task.removeprefix("summary_").upper()]
             return SummaryOutput(summary=local.summarize(text, length, embed=self._embed) or _opening(text))
@@ -71,10 +80,6 @@ class LocalProvider:
                     for d in local.extract_decisions(text)
                 ]
             )
-        if task == "answer":
-            question, excerpts = local.parse_prompt(text)
-            answer, cited = local.answer(question, excerpts, self._embed)
-            return AnswerOutput(answer=answer, cited_chunks=cited)
         raise ValueError(f"unknown task {task}")
 
 

@@ -14,6 +14,7 @@ from services.analysis.providers.base import (
     retry_after,
 )
 from services.analysis.routing import MAX_OUTPUT_TOKENS
+from services.analysis.schemas import Prompt
 
 
 class OpenAIProvider:
@@ -24,9 +25,12 @@ class OpenAIProvider:
         self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
 
     async def complete(
-        self, *, model: str, task: str, system: str, prompt: str, schema: type[BaseModel], timeout_s: float
+        self, *, model: str, task: str, system: str, prompt: Prompt, schema: type[BaseModel], timeout_s: float
     ) -> ProviderReply:
-        messages: list[dict[str, str]] = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        messages: list[dict[str, str]] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": str(prompt)},
+        ]
         input_tokens = output_tokens = 0
         for attempt in range(2):
             try:

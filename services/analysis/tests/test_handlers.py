@@ -28,6 +28,7 @@ from services.analysis.settings import AnalysisSettings
 from services.common.auth import Identity, Role, current_identity
 from services.common.errors import Forbidden, InvalidInput
 from services.common.events import new_header
+from services.common.object_store import ObjectMissing
 from services.common.subjects import DOCUMENT_ANALYZED, DOCUMENT_FAILED, DOCUMENT_STAGE_PROGRESS
 
 MEETING = """Project Atlas - weekly status meeting
@@ -59,7 +60,7 @@ class Store:
         if self.before_read is not None:
             await self.before_read()
         if key not in self.objects:
-            raise RuntimeError("S3 operation failed; code: NoSuchKey")
+            raise ObjectMissing(key)
         return self.objects[key]
 
 
