@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -23,16 +22,12 @@ from services.analysis.router import Router
 from services.analysis.rpc import AnalysisRpc
 from services.analysis.settings import AnalysisSettings
 from services.common import events, subjects
-from services.common.db import create_engine, session_factory
 from services.common.embeddings import LocalEmbedder
 from services.common.grpc_client import open_channel
-from services.common.grpc_server import start_grpc_server
-from services.common.lifecycle import stop_tasks_on_exit
+from services.common.host import Consumer, Loop, ServiceHost, Servicer
 from services.common.logging import get_logger
 from services.common.migrations import upgrade_to_head
 from services.common.object_store import ObjectStore
-from services.common.outbox import OutboxRelay
-from services.common.tenancy_keys import remote_verifier
 
 log = get_logger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -65,22 +60,9 @@ def providers_from(settings: AnalysisSettings, embedder: LocalEmbedder | None = 
     return providers
 
 
-async def scan_due_dates(register: Register, stop: asyncio.Event, interval_s: float) -> None:
-    """Due-soon and overdue alerts, every `interval_s`: the state is in the database, so a restart loses nothing,
-    and each alert is claimed by one replica."""
-    while not stop.is_set():
-        try:
-            await register.scan_due_dates()
-        except Exception:
-            log.exception("due_date_scan_failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval_s)
-
-
 async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
-    engine = create_engine(settings)
-    stack.push_async_callback(engine.dispose)
-    sessions = session_factory(engine)
+    host = ServiceHost(stack, settings, "analysis")
+    sessions = host.database()
     embedder = local_embedder(settings)
     if embedder is not None:
         # Loaded now, in a thread, so the first document is not the one that waits for it.
@@ -117,12 +99,6 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
         max_answer_chunks=settings.max_answer_chunks,
     )
 
-    nc = await events.connect(settings.nats_url, name="analysis")
-    stack.push_async_callback(nc.drain)
-    js = nc.jetstream()
-    await events.ensure_streams(js)
-    stop = asyncio.Event()
-
     async def on_indexed(data: bytes, _: int, __: str) -> None:
         await handlers.analyze(events.parse_header(documents_pb2.DocumentIndexed, data))
 
@@ -132,41 +108,30 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     async def on_deleted(data: bytes, _: int, __: str) -> None:
         await handlers.forget(events.parse_header(documents_pb2.DocumentDeleted, data))
 
-    relay = OutboxRelay(sessions, tables.outbox, js, listen=settings.outbox_listen)
-    tasks = [
-        asyncio.create_task(relay.run(stop)),
-        asyncio.create_task(scan_due_dates(register, stop, settings.alert_scan_interval_s)),
-        # Several documents at once (each waits mostly on providers); one durable, so each goes to one worker.
-        *(
-            asyncio.create_task(
-                events.consume(
-                    js,
-                    subject=subjects.DOCUMENT_INDEXED,
-                    durable="analysis-documents",
-                    handler=on_indexed,
-                    stop=stop,
-                    batch=1,
-                    ack_wait_s=settings.analysis_ack_wait_s,
-                    on_give_up=on_give_up,
-                )
+    await host.run(
+        outbox=(sessions, tables.outbox),
+        consumers=[
+            # Several documents at once (each waits mostly on providers); one durable, so each goes to one worker.
+            Consumer(
+                subjects.DOCUMENT_INDEXED,
+                "analysis-documents",
+                on_indexed,
+                workers=settings.analysis_workers,
+                batch=1,
+                ack_wait_s=settings.analysis_ack_wait_s,
+                on_give_up=on_give_up,
+            ),
+            Consumer(subjects.DOCUMENT_DELETED, "analysis-deleted", on_deleted),
+        ],
+        # Due-soon and overdue alerts: the marks are in the database, so a restart forgets nothing, and each
+        # alert is claimed by one replica.
+        loops=[Loop("due_date_scan", register.scan_due_dates, settings.alert_scan_interval_s)],
+        servicers=[
+            Servicer(
+                lambda server: analysis_pb2_grpc.add_AnalysisServiceServicer_to_server(
+                    AnalysisRpc(handlers, register), server
+                ),
+                analysis_pb2.DESCRIPTOR.services_by_name["AnalysisService"].full_name,
             )
-            for _ in range(settings.analysis_workers)
-        ),
-        asyncio.create_task(
-            events.consume(
-                js, subject=subjects.DOCUMENT_DELETED, durable="analysis-deleted", handler=on_deleted, stop=stop
-            )
-        ),
-    ]
-
-    stop_tasks_on_exit(stack, stop, tasks)
-    servicer = AnalysisRpc(handlers, register)
-    server, _, port = await start_grpc_server(
-        host=settings.grpc_host,
-        port=settings.grpc_port,
-        verifier=remote_verifier(settings),
-        registrars=[lambda s: analysis_pb2_grpc.add_AnalysisServiceServicer_to_server(servicer, s)],
-        service_names=[analysis_pb2.DESCRIPTOR.services_by_name["AnalysisService"].full_name],
+        ],
     )
-    stack.push_async_callback(server.stop, 5)
-    log.info("grpc_listening", port=port)

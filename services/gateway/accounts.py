@@ -8,11 +8,7 @@ import strawberry
 from pmdi.tenancy.v1 import tenancy_pb2
 
 from services.common.auth import Role as AuthRole
-from services.gateway.context import GatewayInfo
-from services.gateway.documents import PageInfo
-from services.gateway.errors import PublicError, rpc
-from services.gateway.loaders import RPC_TIMEOUT_S
-from services.gateway.types import (
+from services.gateway.account_types import (
     ROLE_TO_PROTO,
     AuthPayload,
     Role,
@@ -20,6 +16,10 @@ from services.gateway.types import (
     auth_payload_from_proto,
     user_from_proto,
 )
+from services.gateway.context import GatewayInfo
+from services.gateway.document_types import PageInfo
+from services.gateway.errors import PublicError, rpc
+from services.gateway.loaders import RPC_TIMEOUT_S
 
 
 def _client(info: GatewayInfo) -> tenancy_pb2.ClientInfo:

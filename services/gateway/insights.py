@@ -12,8 +12,9 @@ from pmdi.analysis.v1 import analysis_pb2
 from pmdi.search.v1 import search_pb2
 
 from services.common.auth import Role as AuthRole
+from services.gateway.analysis_types import ModelCall, model_call_from_proto
 from services.gateway.context import GatewayInfo
-from services.gateway.documents import Document, ModelCall, model_call_from_proto
+from services.gateway.document_types import Document
 from services.gateway.errors import PublicError, rpc
 from services.gateway.loaders import RPC_TIMEOUT_S
 

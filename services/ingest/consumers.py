@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from nats.js import JetStreamContext
 from pmdi.events.v1 import documents_pb2
 
 from services.common import subjects
-from services.common.events import consume, parse
+from services.common.events import parse
+from services.common.host import Consumer
 from services.common.logging import get_logger
 from services.ingest.domain import STAGE_STATUS, Status
 from services.ingest.pipeline import Pipeline
@@ -16,10 +14,8 @@ from services.ingest.pipeline import Pipeline
 log = get_logger(__name__)
 
 
-def consumer_tasks(
-    js: JetStreamContext, pipeline: Pipeline, stop: asyncio.Event, *, extraction_workers: int, lease_s: float
-) -> list[asyncio.Task[None]]:
-    """Start every consumer loop; extraction gets several, sharing one durable consumer."""
+def consumers(pipeline: Pipeline, *, extraction_workers: int, lease_s: float) -> list[Consumer]:
+    """Extraction work (several workers sharing one durable), the later stages' reports, and deletions."""
 
     async def on_uploaded(data: bytes, _: int, __: str) -> None:
         event = parse(documents_pb2.DocumentUploaded, data)
@@ -75,30 +71,18 @@ def consumer_tasks(
         assert isinstance(event, documents_pb2.DocumentDeleted)
         await pipeline.purge_objects(event.header.organization_id, event.header.document_id)
 
-    loops = [
-        *(
-            consume(
-                js,
-                subject=subjects.DOCUMENT_UPLOADED,
-                durable="ingest-extraction",
-                handler=on_uploaded,
-                stop=stop,
-                batch=1,
-                # Redelivery and the lease agree: a message comes back when its worker's lease has run out.
-                ack_wait_s=lease_s,
-                on_give_up=on_extraction_give_up,
-            )
-            for _ in range(extraction_workers)
+    return [
+        # Redelivery and the lease agree: a message comes back when its worker's lease has run out.
+        Consumer(
+            subjects.DOCUMENT_UPLOADED,
+            "ingest-extraction",
+            on_uploaded,
+            workers=extraction_workers,
+            batch=1,
+            ack_wait_s=lease_s,
+            on_give_up=on_extraction_give_up,
         ),
         # Later stages' reports through one consumer, in the order the stages published them.
-        consume(
-            js,
-            subject=list(stage_reports),
-            durable="ingest-stage-reports",
-            handler=on_stage_report,
-            stop=stop,
-            batch=16,
-        ),
-        consume(js, subject=subjects.DOCUMENT_DELETED, durable="ingest-deleted", handler=on_deleted, stop=stop),
+        Consumer(list(stage_reports), "ingest-stage-reports", on_stage_report, batch=16),
+        Consumer(subjects.DOCUMENT_DELETED, "ingest-deleted", on_deleted),
     ]
-    return [asyncio.create_task(loop) for loop in loops]

@@ -12,13 +12,10 @@ from pmdi.search.v1 import search_pb2, search_pb2_grpc
 from services.common import events, subjects
 from services.common.db import create_engine, session_factory
 from services.common.embeddings import LocalEmbedder
-from services.common.grpc_server import start_grpc_server
-from services.common.lifecycle import stop_tasks_on_exit
+from services.common.host import Consumer, ServiceHost, Servicer
 from services.common.logging import configure_logging, get_logger
 from services.common.migrations import upgrade_to_head
 from services.common.object_store import ObjectStore
-from services.common.outbox import OutboxRelay
-from services.common.tenancy_keys import remote_verifier
 from services.search import tables
 from services.search.embeddings import Embedder, create_embedder
 from services.search.handlers import SearchHandlers
@@ -60,10 +57,8 @@ def query_settings(settings: SearchSettings) -> dict[str, str]:
 
 
 async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
-    engine = create_engine(settings, server_settings=query_settings(settings))
-    stack.push_async_callback(engine.dispose)
-    sessions = session_factory(engine)
-    store = ObjectStore(settings)
+    host = ServiceHost(stack, settings, "search")
+    sessions = host.database(server_settings=query_settings(settings))
     embedder = create_embedder(settings)
     if settings.embedding_warm_up:
         await _warm_up(embedder)
@@ -72,18 +67,12 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
         stack.push_async_callback(external_keyword.close)
     handlers = SearchHandlers(
         sessions=sessions,
-        reads=engine.execution_options(isolation_level="AUTOCOMMIT"),
-        store=store,
+        reads=host.engine.execution_options(isolation_level="AUTOCOMMIT"),
+        store=ObjectStore(settings),
         embedder=embedder,
         external_keyword=external_keyword,
         settings=settings,
     )
-
-    nc = await events.connect(settings.nats_url, name="search")
-    stack.push_async_callback(nc.drain)
-    js = nc.jetstream()
-    await events.ensure_streams(js)
-    stop = asyncio.Event()
 
     async def on_extracted(data: bytes, _: int, __: str) -> None:
         await handlers.index(events.parse_header(documents_pb2.DocumentExtracted, data))
@@ -112,43 +101,26 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
                 fix="run `python -m services.search reindex`; until then these are found by keyword only",
             )
 
-    relay = OutboxRelay(sessions, tables.outbox, js, listen=settings.outbox_listen)
-    tasks = [
-        asyncio.create_task(warn_of_other_models()),
-        asyncio.create_task(relay.run(stop)),
-        asyncio.create_task(
-            events.consume(
-                js,
-                subject=subjects.DOCUMENT_EXTRACTED,
-                durable="search-indexing",
-                handler=on_extracted,
-                stop=stop,
-                batch=1,
-                on_give_up=on_give_up,
-            )
-        ),
-        asyncio.create_task(
-            events.consume(
-                js, subject=subjects.DOCUMENT_DELETED, durable="search-deleted", handler=on_deleted, stop=stop
-            )
-        ),
-    ]
-
-    stop_tasks_on_exit(stack, stop, tasks)
-    servicer = SearchRpc(handlers, embedder.model_name)
-    server, _, port = await start_grpc_server(
-        host=settings.grpc_host,
-        port=settings.grpc_port,
-        verifier=remote_verifier(settings),
-        registrars=[lambda s: search_pb2_grpc.add_SearchServiceServicer_to_server(servicer, s)],
-        service_names=[search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name],
-    )
-    stack.push_async_callback(server.stop, 5)
     log.info(
-        "grpc_listening",
-        port=port,
+        "search_configured",
         embedding_model=embedder.model_name,
         keyword_backend="postgres" if external_keyword is None else external_keyword.name,
+    )
+    await host.run(
+        outbox=(sessions, tables.outbox),
+        consumers=[
+            Consumer(subjects.DOCUMENT_EXTRACTED, "search-indexing", on_extracted, batch=1, on_give_up=on_give_up),
+            Consumer(subjects.DOCUMENT_DELETED, "search-deleted", on_deleted),
+        ],
+        tasks=[warn_of_other_models],
+        servicers=[
+            Servicer(
+                lambda server: search_pb2_grpc.add_SearchServiceServicer_to_server(
+                    SearchRpc(handlers, embedder.model_name), server
+                ),
+                search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name,
+            )
+        ],
     )
 
 

@@ -1,0 +1,173 @@
+"""GraphQL types of documents: the document, its status, pages of documents and progress events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from pmdi.events.v1 import documents_pb2
+from pmdi.ingest.v1 import ingest_pb2
+
+from services.gateway.account_types import User, to_datetime, user_from_proto
+from services.gateway.analysis_types import Analysis
+from services.gateway.context import GatewayInfo
+from services.gateway.errors import PublicError, rpc
+from services.gateway.loaders import RPC_TIMEOUT_S
+
+
+@strawberry.enum
+class DocumentStatus(Enum):
+    QUEUED = "QUEUED"
+    EXTRACTING = "EXTRACTING"
+    INDEXING = "INDEXING"
+    ANALYZING = "ANALYZING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+STATUS_FROM_PROTO = {
+    ingest_pb2.DOCUMENT_STATUS_QUEUED: DocumentStatus.QUEUED,
+    ingest_pb2.DOCUMENT_STATUS_EXTRACTING: DocumentStatus.EXTRACTING,
+    ingest_pb2.DOCUMENT_STATUS_INDEXING: DocumentStatus.INDEXING,
+    ingest_pb2.DOCUMENT_STATUS_ANALYZING: DocumentStatus.ANALYZING,
+    ingest_pb2.DOCUMENT_STATUS_COMPLETED: DocumentStatus.COMPLETED,
+    ingest_pb2.DOCUMENT_STATUS_FAILED: DocumentStatus.FAILED,
+}
+STATUS_TO_PROTO = {v: k for k, v in STATUS_FROM_PROTO.items()}
+TERMINAL = (DocumentStatus.COMPLETED, DocumentStatus.FAILED)
+
+
+@strawberry.type
+class Document:
+    proto: strawberry.Private[ingest_pb2.Document]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.proto.id)
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.proto.title
+
+    @strawberry.field
+    def file_name(self) -> str:
+        return self.proto.file_name
+
+    @strawberry.field
+    def content_type(self) -> str:
+        return self.proto.content_type
+
+    @strawberry.field
+    def size_bytes(self) -> int:
+        return self.proto.size_bytes
+
+    @strawberry.field
+    def sha256(self) -> str:
+        return self.proto.sha256
+
+    @strawberry.field
+    def status(self) -> DocumentStatus:
+        return STATUS_FROM_PROTO[self.proto.status]
+
+    @strawberry.field
+    def error(self) -> str | None:
+        return self.proto.error if self.proto.HasField("error") else None
+
+    @strawberry.field
+    def page_count(self) -> int | None:
+        return self.proto.page_count if self.proto.HasField("page_count") else None
+
+    @strawberry.field
+    def progress(self) -> int:
+        return self.proto.progress
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return to_datetime(self.proto.created_at)
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return to_datetime(self.proto.updated_at)
+
+    @strawberry.field
+    async def uploaded_by(self, info: GatewayInfo) -> User | None:
+        user = await info.context.loaders.users.load(self.proto.uploaded_by)
+        return user_from_proto(user) if user is not None else None
+
+    @strawberry.field(description="The document this one is a new version of, if it still exists.")
+    async def replaces(self, info: GatewayInfo) -> Document | None:
+        if not self.proto.HasField("replaces_id"):
+            return None
+        found = await info.context.loaders.documents.load(self.proto.replaces_id)
+        return Document(proto=found) if found is not None else None
+
+    @strawberry.field(description="A short-lived link to the original file.")
+    async def download_url(self, info: GatewayInfo) -> str | None:
+        reply = await rpc(
+            info.context.backends.ingest.GetDownloadUrl(
+                ingest_pb2.GetDownloadUrlRequest(document_id=self.proto.id),
+                metadata=info.context.metadata,
+                timeout=RPC_TIMEOUT_S,
+            )
+        )
+        return str(reply.url)
+
+    @strawberry.field(description="The extracted text, optionally cut to maxChars characters.")
+    async def text(self, info: GatewayInfo, max_chars: int | None = None) -> str | None:
+        request = ingest_pb2.GetDocumentTextRequest(document_id=self.proto.id)
+        if max_chars is not None:
+            if max_chars < 0:
+                raise PublicError("BAD_USER_INPUT", "maxChars must not be negative")
+            request.max_chars = max_chars
+        reply = await rpc(
+            info.context.backends.ingest.GetDocumentText(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
+        )
+        return reply.text if reply.HasField("text") else None
+
+    @strawberry.field(description="Null until analysis has finished.")
+    async def analysis(self, info: GatewayInfo) -> Analysis | None:
+        found = await info.context.loaders.analyses.load(self.proto.id)
+        return Analysis(proto=found) if found is not None else None
+
+
+@strawberry.type
+class PageInfo:
+    end_cursor: str | None
+    has_next_page: bool
+
+
+@strawberry.type
+class DocumentConnection:
+    nodes: list[Document]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class ProcessingEvent:
+    document_id: strawberry.ID
+    status: DocumentStatus
+    progress: int
+    message: str
+    at: datetime
+
+
+def event_from_progress(message: documents_pb2.ProcessingProgress) -> ProcessingEvent:
+    return ProcessingEvent(
+        document_id=strawberry.ID(message.document_id),
+        status=DocumentStatus(message.status),
+        progress=message.progress,
+        message=message.message,
+        at=to_datetime(message.at),
+    )
+
+
+def event_from_document(document: ingest_pb2.Document) -> ProcessingEvent:
+    return ProcessingEvent(
+        document_id=strawberry.ID(document.id),
+        status=STATUS_FROM_PROTO[document.status],
+        progress=document.progress,
+        message=document.error if document.HasField("error") else document.progress_message,
+        at=to_datetime(document.updated_at),
+    )
