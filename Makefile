@@ -57,7 +57,7 @@ browser:
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium; }
 
 run: proto console
-	$(BIN)/python -m services.launcher run
+	$(BIN)/python -m devstack.launcher run
 
 test: proto console browser
 	$(BIN)/python -m pytest -q
@@ -74,7 +74,7 @@ test-fast: proto console browser
 lint: proto
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy conftest.py services pmdi_client tests bench
+	$(BIN)/mypy conftest.py services devstack pmdi_client tests bench
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

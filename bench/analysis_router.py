@@ -166,12 +166,12 @@ async def router_bookkeeping(sessions: Any, calls: int = 300) -> dict[str, Any]:
 
 
 async def usage_latency(rows: int) -> dict[str, Any]:
+    from devstack.embedded import postgres
+    from devstack.provisioning import provision_database
     from services.analysis import repository as repo
     from services.analysis.service import MIGRATIONS_DIR
     from services.common.db import create_engine, session_factory, tenant_transaction
-    from services.common.embedded import postgres
     from services.common.migrations import upgrade_to_head
-    from services.common.provisioning import provision_database
     from tests.platform import free_port
 
     # Postgres alone (the only server these measurements need), started and stopped here.

@@ -36,7 +36,7 @@ from pmdi.search.v1 import search_pb2, search_pb2_grpc  # noqa: E402
 from bench import eval_data  # noqa: E402
 from services.common import events, subjects  # noqa: E402
 from services.common.object_store import ObjectStore, extracted_key  # noqa: E402
-from services.common.settings import ServiceSettings  # noqa: E402
+from services.common.settings import StorageSettings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "search_quality.json"
 DEFAULT_DATA = ROOT.parent / "shared" / "eval"
@@ -91,7 +91,7 @@ async def index_corpus(deployment: Any, org: str, corpus: dict[str, str]) -> tup
     """Send every corpus entry through the indexing pipeline; wait for each DocumentIndexed."""
     endpoints = deployment.endpoints
     store = ObjectStore(
-        ServiceSettings(
+        StorageSettings(
             s3_endpoint=endpoints.s3_endpoint,
             s3_access_key=endpoints.s3_access_key,
             s3_secret_key=endpoints.s3_secret_key,

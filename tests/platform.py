@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.launcher import BACKEND_SERVICES, Deployment, Launcher
+from devstack.launcher import BACKEND_SERVICES, Deployment, Launcher
 from tests.client import GraphQLClient
 
 # Ports are taken below the kernel's ephemeral range (32768-60999 here): a port picked there can be handed to

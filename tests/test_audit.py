@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from services.launcher import Deployment
+from devstack.launcher import Deployment
 from tests.client import LOGIN, REFRESH, SET_ROLE, GraphQLClient
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from nats.js import JetStreamContext
 
+from devstack.embedded import nats_server
 from services.common import events, subjects
-from services.common.embedded import nats_server
 from tests.platform import free_port
 
 

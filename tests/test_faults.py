@@ -10,8 +10,8 @@ from typing import Any
 import psutil
 import pytest
 
-from services.common.embedded import start_stack
-from services.launcher import Deployment, Launcher
+from devstack.embedded import start_stack
+from devstack.launcher import Deployment, Launcher
 from tests.client import GraphQLClient
 from tests.support import files
 from tests.support.uploads import Watch, upload

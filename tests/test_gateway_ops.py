@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import websockets
 
-from services.launcher import Deployment, Launcher, _wait_for_http
+from devstack.launcher import Deployment, Launcher, _wait_for_http
 from tests.client import LOGIN, ME, GraphQLClient
 from tests.platform import free_port
 

@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from services.launcher import REPO_ROOT
+from devstack.launcher import REPO_ROOT
 
 # Starts a platform of its own in `Launcher.running()`, says where, and waits to be terminated.
 OWNER = """

@@ -14,9 +14,9 @@ import asyncpg
 import pytest
 from alembic import command
 
+from devstack.launcher import REPO_ROOT, Deployment
+from devstack.provisioning import SERVICE_SCHEMAS, provision_database
 from services.common.migrations import alembic_config
-from services.common.provisioning import SERVICE_SCHEMAS, provision_database
-from services.launcher import REPO_ROOT, Deployment
 from tests.support.database import tenant_connection
 
 

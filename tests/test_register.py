@@ -18,7 +18,7 @@ import httpx
 import pytest
 import websockets
 
-from services.launcher import Deployment
+from devstack.launcher import Deployment
 from tests.client import GraphQLClient
 from tests.support.database import tenant_connection
 from tests.support.uploads import upload

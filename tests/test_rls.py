@@ -7,8 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from services.common.provisioning import SERVICE_SCHEMAS, role_name
-from services.launcher import Deployment
+from devstack.launcher import Deployment
+from devstack.provisioning import SERVICE_SCHEMAS, role_name
 
 TENANT_TABLES_SQL = """
 SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity

@@ -15,7 +15,7 @@ import psutil
 import pytest
 from minio import Minio
 
-from services.common.embedded import StackEndpoints, start_stack, stop_stack
+from devstack.embedded import StackEndpoints, start_stack, stop_stack
 from tests.platform import free_port_block
 
 

@@ -11,7 +11,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.launcher import Deployment
+from devstack.launcher import Deployment
 from tests.client import LOGOUT, ME, REFRESH, GraphQLClient
 
 

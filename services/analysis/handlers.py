@@ -50,6 +50,7 @@ TASK_DONE = {
     "decisions": "Decisions found",
 }
 MAX_QUESTION_CHARS = 2000
+PEER_TIMEOUT_S = 30.0  # a search, or the lookup of which documents still exist
 MAX_MONTHLY_BUDGET_USD = 1_000_000.0  # numeric(12, 2) in org_policies; anything near it is a typo
 
 
@@ -310,7 +311,7 @@ class AnalysisHandlers:
                     document_ids=document_ids,
                 ),
                 metadata=outgoing_metadata(caller.token),
-                timeout=30,
+                timeout=PEER_TIMEOUT_S,
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
@@ -345,7 +346,7 @@ class AnalysisHandlers:
             reply = await self._documents.GetDocuments(
                 ingest_pb2.GetDocumentsRequest(document_ids=list(dict.fromkeys(h.document_id for h in hits))),
                 metadata=outgoing_metadata(caller.token),
-                timeout=30,
+                timeout=PEER_TIMEOUT_S,
             )
         except grpc.aio.AioRpcError as exc:
             raise Unavailable("documents are unavailable") from exc

@@ -7,10 +7,17 @@ from typing import Literal
 
 from pydantic import Field
 
-from services.common.settings import DEFAULT_PORTS, ServiceSettings
+from services.common.settings import (
+    DEFAULT_PORTS,
+    IngestPeer,
+    SearchPeer,
+    ServiceSettings,
+    StorageSettings,
+    TenancyPeer,
+)
 
 
-class AnalysisSettings(ServiceSettings):
+class AnalysisSettings(ServiceSettings, StorageSettings, TenancyPeer, SearchPeer, IngestPeer):
     """Model catalog, budgets, provider endpoints and call policy."""
 
     grpc_port: int = DEFAULT_PORTS["analysis"]

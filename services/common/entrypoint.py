@@ -26,6 +26,9 @@ def main(
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
     settings = settings_type()
     configure_logging(service=service, level=settings.log_level, json=settings.log_json)
+    if command in ("migrate", "serve") and settings.missing():
+        # Found now, not at the first query or upload an hour later.
+        sys.exit(f"services.{service}: set {', '.join(settings.missing())} to start")
     if command == "migrate":
         if migrate is not None:
             migrate(settings)

@@ -31,6 +31,7 @@ log = get_logger(__name__)
 
 # A relay retry within this window with the same Nats-Msg-Id is dropped by the server as a duplicate.
 DUPLICATE_WINDOW_S = 2 * 3600
+PUBLISH_TIMEOUT_S = 5.0  # JetStream's ack of a published event
 
 
 async def connect(url: str, *, name: str) -> NATS:
@@ -108,7 +109,7 @@ def new_header(*, organization_id: str, document_id: str, generation: int) -> do
 
 async def publish(js: JetStreamContext, subject: str, payload: bytes, *, message_id: str) -> None:
     """Publish and wait for the stream's ack; the message id makes a retry a no-op."""
-    await js.publish(subject, payload, headers={"Nats-Msg-Id": message_id}, timeout=5)
+    await js.publish(subject, payload, headers={"Nats-Msg-Id": message_id}, timeout=PUBLISH_TIMEOUT_S)
 
 
 # (payload, delivery count, subject)

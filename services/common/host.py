@@ -26,7 +26,7 @@ from services.common.lifecycle import stop_tasks_on_exit
 from services.common.logging import get_logger
 from services.common.object_store import ObjectStore
 from services.common.outbox import OutboxRelay
-from services.common.settings import ServiceSettings
+from services.common.settings import ServiceSettings, StorageSettings
 from services.common.subjects import DOCUMENTS_STREAM
 from services.common.tenancy_keys import remote_verifier
 
@@ -86,6 +86,8 @@ class ServiceHost:
         return self._engine
 
     async def object_store(self) -> ObjectStore:
+        if not isinstance(self._settings, StorageSettings):
+            raise TypeError(f"{type(self._settings).__name__} has no object store settings")
         store = ObjectStore(self._settings)
         await store.ensure_bucket()
         return store

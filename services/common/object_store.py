@@ -11,7 +11,7 @@ from typing import Any
 from minio import Minio
 from minio.error import S3Error
 
-from services.common.settings import ServiceSettings
+from services.common.settings import StorageSettings
 
 _MISSING = ("NoSuchKey", "NoSuchObject", "ResourceNotFound")
 
@@ -41,7 +41,7 @@ def extracted_key(organization_id: str, document_id: str, generation: int) -> st
 class ObjectStore:
     """Async facade over the (blocking) minio client; calls run in threads."""
 
-    def __init__(self, settings: ServiceSettings, *, public_endpoint: str | None = None) -> None:
+    def __init__(self, settings: StorageSettings, *, public_endpoint: str | None = None) -> None:
         self.bucket = settings.s3_bucket
         self._client = Minio(
             settings.s3_endpoint,

@@ -19,7 +19,7 @@ from services.gateway.account_types import (
 from services.gateway.context import GatewayInfo
 from services.gateway.document_types import PageInfo
 from services.gateway.errors import PublicError, rpc
-from services.gateway.loaders import RPC_TIMEOUT_S
+from services.gateway.timeouts import RPC_TIMEOUT_S
 
 
 def _client(info: GatewayInfo) -> tenancy_pb2.ClientInfo:

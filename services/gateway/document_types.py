@@ -13,7 +13,7 @@ from services.gateway.account_types import User, to_datetime, user_from_proto
 from services.gateway.analysis_types import Analysis
 from services.gateway.context import GatewayInfo
 from services.gateway.errors import PublicError, rpc
-from services.gateway.loaders import RPC_TIMEOUT_S
+from services.gateway.timeouts import RPC_TIMEOUT_S
 
 
 @strawberry.enum

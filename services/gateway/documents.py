@@ -28,7 +28,7 @@ from services.gateway.document_types import (
     event_from_progress,
 )
 from services.gateway.errors import PublicError, rpc
-from services.gateway.loaders import RPC_TIMEOUT_S
+from services.gateway.timeouts import RPC_TIMEOUT_S, UPLOAD_TIMEOUT_S
 
 UPLOAD_PART_BYTES = 256 * 1024
 MAX_PAGE_SIZE = 100
@@ -116,7 +116,9 @@ class DocumentMutation:
                 yield part
 
         reply = await rpc(
-            info.context.backends.ingest.UploadDocument(requests(), metadata=info.context.metadata, timeout=300)
+            info.context.backends.ingest.UploadDocument(
+                requests(), metadata=info.context.metadata, timeout=UPLOAD_TIMEOUT_S
+            )
         )
         return Document(proto=reply)
 

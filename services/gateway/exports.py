@@ -17,9 +17,9 @@ from services.common.auth import Identity
 from services.common.errors import RateLimited
 from services.common.grpc_client import outgoing_metadata
 from services.gateway.context import Backends, authenticate, client_address
+from services.gateway.timeouts import EXPORT_PAGE_TIMEOUT_S
 
 PAGE = 200
-RPC_TIMEOUT_S = 30.0
 OPEN = ("OPEN", "IN_PROGRESS")
 
 
@@ -32,7 +32,7 @@ async def _action_items(
         if after:
             request.after = after
         reply = await backends.analysis.ListActionItems(
-            request, metadata=outgoing_metadata(identity.token), timeout=RPC_TIMEOUT_S
+            request, metadata=outgoing_metadata(identity.token), timeout=EXPORT_PAGE_TIMEOUT_S
         )
         for node in reply.nodes:
             yield node
@@ -48,7 +48,7 @@ async def _risks(backends: Backends, identity: Identity) -> AsyncIterator[analys
         if after:
             request.after = after
         reply = await backends.analysis.ListRisks(
-            request, metadata=outgoing_metadata(identity.token), timeout=RPC_TIMEOUT_S
+            request, metadata=outgoing_metadata(identity.token), timeout=EXPORT_PAGE_TIMEOUT_S
         )
         for node in reply.nodes:
             yield node

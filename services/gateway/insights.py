@@ -16,7 +16,7 @@ from services.gateway.analysis_types import ModelCall, model_call_from_proto
 from services.gateway.context import GatewayInfo
 from services.gateway.document_types import Document
 from services.gateway.errors import PublicError, rpc
-from services.gateway.loaders import RPC_TIMEOUT_S
+from services.gateway.timeouts import ASK_TIMEOUT_S, RPC_TIMEOUT_S, SEARCH_TIMEOUT_S
 
 MAX_DOCUMENT_FILTER = 100
 
@@ -178,14 +178,18 @@ class InsightQuery:
             limit=10 if limit is None else limit,
             document_ids=document_filter(document_ids),
         )
-        reply = await rpc(info.context.backends.search.Search(request, metadata=info.context.metadata, timeout=30))
+        reply = await rpc(
+            info.context.backends.search.Search(request, metadata=info.context.metadata, timeout=SEARCH_TIMEOUT_S)
+        )
         return await _hits(info, reply.hits)
 
     @strawberry.field(description="A grounded answer with citations to the organization's documents.")
     async def ask(self, info: GatewayInfo, question: str, document_ids: list[strawberry.ID] | None = None) -> Answer:
         info.context.require_identity()
         request = analysis_pb2.AskRequest(question=question, document_ids=document_filter(document_ids))
-        reply = await rpc(info.context.backends.analysis.Ask(request, metadata=info.context.metadata, timeout=120))
+        reply = await rpc(
+            info.context.backends.analysis.Ask(request, metadata=info.context.metadata, timeout=ASK_TIMEOUT_S)
+        )
         return Answer(
             answer=reply.answer,
             citations=await _hits(info, reply.citations),

@@ -12,8 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from services.common.grpc_client import Metadata
 from services.gateway.errors import rpc
-
-RPC_TIMEOUT_S = 10.0
+from services.gateway.timeouts import RPC_TIMEOUT_S
 
 
 @dataclass

@@ -21,7 +21,6 @@ from services.gateway.context import GatewayInfo
 from services.gateway.document_types import Document, PageInfo
 from services.gateway.errors import PublicError, rpc
 from services.gateway.insights import CostPriority, document_filter
-from services.gateway.loaders import RPC_TIMEOUT_S
 from services.gateway.register_types import (
     ALERT_KINDS,
     Alert,
@@ -38,6 +37,7 @@ from services.gateway.register_types import (
     decision,
     risk,
 )
+from services.gateway.timeouts import RPC_TIMEOUT_S
 
 MAX_FIRST = 200
 

@@ -6,10 +6,17 @@ from pathlib import Path
 
 from pydantic import Field
 
-from services.common.settings import ServiceSettings
+from services.common.settings import (
+    AnalysisPeer,
+    IngestPeer,
+    SearchPeer,
+    ServiceSettings,
+    StorageSettings,
+    TenancyPeer,
+)
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(ServiceSettings, StorageSettings, TenancyPeer, IngestPeer, SearchPeer, AnalysisPeer):
     """The public door: where it listens, which proxies it trusts, and its limits."""
 
     gateway_host: str = "127.0.0.1"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from services.common.settings import DEFAULT_PORTS, ServiceSettings
+from services.common.settings import DEFAULT_PORTS, ServiceSettings, StorageSettings, TenancyPeer
 
 
-class IngestSettings(ServiceSettings):
+class IngestSettings(ServiceSettings, StorageSettings, TenancyPeer):
     """Upload limits, the processing pipeline, and the worker's leases."""
 
     grpc_port: int = DEFAULT_PORTS["ingest"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
-from services.common.settings import DEFAULT_PORTS, ServiceSettings
+from services.common.settings import DEFAULT_PORTS, ServiceSettings, StorageSettings, TenancyPeer
 
 
-class SearchSettings(ServiceSettings):
+class SearchSettings(ServiceSettings, StorageSettings, TenancyPeer):
     """Embedding provider, keyword backend, index tuning and ranking."""
 
     grpc_port: int = DEFAULT_PORTS["search"]

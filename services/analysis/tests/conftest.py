@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from devstack.embedded import postgres
+from devstack.provisioning import provision_database
 from services.analysis.service import MIGRATIONS_DIR
 from services.analysis.settings import AnalysisSettings
 from services.common.db import create_engine, session_factory
-from services.common.embedded import postgres
 from services.common.migrations import upgrade_to_head
-from services.common.provisioning import provision_database
 
 
 def _free_port() -> int:

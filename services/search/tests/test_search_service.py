@@ -23,12 +23,12 @@ from pmdi.analysis.v1 import analysis_pb2, analysis_pb2_grpc
 from pmdi.events.v1 import documents_pb2
 from pmdi.search.v1 import search_pb2, search_pb2_grpc
 
+from devstack.launcher import REPO_ROOT, Deployment
+from devstack.provisioning import LEAKPROOF_FUNCTIONS
 from services.common import events, subjects
 from services.common.db import create_engine, session_factory
 from services.common.object_store import ObjectStore, extracted_key
-from services.common.provisioning import LEAKPROOF_FUNCTIONS
-from services.common.settings import ServiceSettings
-from services.launcher import REPO_ROOT, Deployment
+from services.common.settings import StorageSettings
 from services.search.embeddings import create_embedder
 from services.search.handlers import SearchHandlers
 from services.search.settings import SearchSettings
@@ -68,7 +68,7 @@ class Platform:
         self.js = js
         endpoints = deployment.endpoints
         self.store = ObjectStore(
-            ServiceSettings(
+            StorageSettings(
                 s3_endpoint=endpoints.s3_endpoint,
                 s3_access_key=endpoints.s3_access_key,
                 s3_secret_key=endpoints.s3_secret_key,

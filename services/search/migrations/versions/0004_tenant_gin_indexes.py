@@ -3,7 +3,7 @@
 Revision ID: 0004
 Revises: 0003
 
-With the match functions LEAKPROOF (see services/common/provisioning.py) the planner may use these indexes
+With the match functions LEAKPROOF (see devstack/provisioning.py) the planner may use these indexes
 under row-level security; leading with organization_id, a search reads only its own organization's index
 entries instead of every organization's matches. Measured on 100,000 chunks in 10 organizations: an
 all-words query went from 36 ms (a scan of the organization's 10,000 chunks) to 1.2 ms.

@@ -1,4 +1,4 @@
-"""`python -m services.common.embedded up|down|env` (data under PMDI_DATA_DIR, default ./.pmdi)."""
+"""`python -m devstack.embedded up|down|env` (data under PMDI_DATA_DIR, default ./.pmdi)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from services.common.embedded.stack import start_stack, stop_stack
+from devstack.embedded.stack import start_stack, stop_stack
 
 
 def main() -> None:
@@ -24,7 +24,7 @@ def main() -> None:
     elif command == "down":
         stop_stack(data_dir)
     else:
-        sys.exit("usage: python -m services.common.embedded up|down|env")
+        sys.exit("usage: python -m devstack.embedded up|down|env")
 
 
 if __name__ == "__main__":

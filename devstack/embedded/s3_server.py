@@ -12,7 +12,7 @@ from minio import Minio
 from minio.error import S3Error
 from urllib3.exceptions import HTTPError
 
-from services.common.embedded.processes import (
+from devstack.embedded.processes import (
     alive,
     port_open,
     read_pid,

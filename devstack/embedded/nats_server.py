@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.common.embedded.processes import (
+from devstack.embedded.processes import (
     alive,
     port_open,
     read_pid,

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from services.common.embedded import nats_server, postgres, s3_server
+from devstack.embedded import nats_server, postgres, s3_server
 
 DEFAULT_BASE_PORT = 54320
 # Port layout above the base: Postgres +0, NATS +1, S3 +2 and SeaweedFS's internal ports +3..+12.

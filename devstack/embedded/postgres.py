@@ -15,7 +15,7 @@ from pathlib import Path
 
 import asyncpg
 
-from services.common.embedded.processes import alive, port_open, read_pid, stop_pid
+from devstack.embedded.processes import alive, port_open, read_pid, stop_pid
 
 # Postgres refuses to run as root; as root we run it as this system user instead.
 SYSTEM_USER = "pmdi-postgres"

@@ -1,6 +1,6 @@
 """Starts the whole platform on one machine: the embedded stack, migrations, five services, the gateway.
 
-`python -m services.launcher run` is what `make run` calls; tests use `Launcher` with their own ports.
+`python -m devstack.launcher run` is what `make run` calls; tests use `Launcher` with their own ports.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common.embedded import StackEndpoints, start_stack, stop_stack
-from services.common.provisioning import provision_database
+from devstack.embedded import StackEndpoints, start_stack, stop_stack
+from devstack.provisioning import provision_database
 from services.common.settings import DEFAULT_PORTS
 
 BACKEND_SERVICES = ("tenancy", "ingest", "search", "analysis")
@@ -254,4 +254,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "run":
         run()
     else:
-        sys.exit("usage: python -m services.launcher run")
+        sys.exit("usage: python -m devstack.launcher run")
