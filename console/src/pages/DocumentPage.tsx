@@ -10,6 +10,7 @@ import { SummaryTabs } from "../components/SummaryTabs";
 import type { DocumentQuery as DocumentResult } from "../gql/graphql";
 import { FINAL, liveState, useDocumentEvents } from "../lib/events";
 import { formatBytes, formatDate, formatDateTime, formatInteger, formatUsd, modelName } from "../lib/format";
+import { useOnChange } from "../lib/hooks";
 import { type Range, codePointRange, findQuote } from "../lib/text";
 import { canUpload, useSession } from "../lib/useSession";
 import {
@@ -63,7 +64,7 @@ export function DocumentPage() {
   const events = useDocumentEvents(id, !document || FINAL.has(document.status));
   const event = events.byDocument.get(id);
   const [highlight, setHighlight] = useState<Highlight | null>(() => highlightFromQuery(query));
-  useEffect(() => setHighlight(highlightFromQuery(query)), [query.from, query.to, query.quote]);
+  useOnChange(`${query.from} ${query.to} ${query.quote}`, () => setHighlight(highlightFromQuery(query)));
 
   useEffect(() => {
     if (event && FINAL.has(event.status)) refetch({ requestPolicy: "network-only" });

@@ -9,6 +9,7 @@ import type { ActionItemFieldsFragment as ActionItem, ItemStatus } from "../../g
 import { ACTION_ITEMS_CSV, ACTION_ITEMS_ICS } from "../../lib/download";
 import { useDocumentEvents } from "../../lib/events";
 import { formatDate } from "../../lib/format";
+import { useOnChange } from "../../lib/hooks";
 import { canUpload, useSession } from "../../lib/useSession";
 import { ActionItemsQuery, UpdateActionItemMutation } from "../../operations";
 import {
@@ -189,11 +190,11 @@ function FilterForm({ filters, owners, onApply }: { filters: Filters; owners: st
   const [statuses, setStatuses] = useState(filters.statuses);
   const [owner, setOwner] = useState(filters.owner);
   const [dueBefore, setDueBefore] = useState(filters.dueBefore);
-  useEffect(() => {
+  useOnChange(JSON.stringify([filters.statuses, filters.owner, filters.dueBefore]), () => {
     setStatuses(filters.statuses);
     setOwner(filters.owner);
     setDueBefore(filters.dueBefore);
-  }, [filters.statuses.join(","), filters.owner, filters.dueBefore]);
+  });
 
   return (
     <form
@@ -258,11 +259,12 @@ function ActionItemEditor({ item, onSaved }: { item: ActionItem; onSaved: (messa
   const [status, setStatus] = useState<ItemStatus>(item.status);
   const [owner, setOwner] = useState(item.owner ?? "");
   const [dueDate, setDueDate] = useState(item.dueDate ?? "");
-  useEffect(() => {
+  // Saved (or changed by someone else and refetched): the fields show the entry as it now is.
+  useOnChange(JSON.stringify([item.status, item.owner, item.dueDate]), () => {
     setStatus(item.status);
     setOwner(item.owner ?? "");
     setDueDate(item.dueDate ?? "");
-  }, [item.status, item.owner, item.dueDate]);
+  });
   const [result, update] = useMutation(UpdateActionItemMutation);
   const changes: { status?: ItemStatus; owner?: string | null; dueDate?: string | null } = {};
   if (status !== item.status) changes.status = status;

@@ -9,6 +9,7 @@ import type { RiskFieldsFragment as Risk, RiskStatus, Severity } from "../../gql
 import { RISKS_CSV } from "../../lib/download";
 import { useDocumentEvents } from "../../lib/events";
 import { titleCase } from "../../lib/format";
+import { useOnChange } from "../../lib/hooks";
 import { canUpload, useSession } from "../../lib/useSession";
 import { RiskRegisterQuery, UpdateRiskMutation } from "../../operations";
 import {
@@ -126,10 +127,10 @@ export function RisksPage() {
 function FilterForm({ filters, onApply }: { filters: Filters; onApply: (filters: Filters) => void }) {
   const [statuses, setStatuses] = useState(filters.statuses);
   const [minSeverity, setMinSeverity] = useState(filters.minSeverity);
-  useEffect(() => {
+  useOnChange(JSON.stringify([filters.statuses, filters.minSeverity]), () => {
     setStatuses(filters.statuses);
     setMinSeverity(filters.minSeverity);
-  }, [filters.statuses.join(","), filters.minSeverity]);
+  });
 
   return (
     <form
@@ -193,11 +194,11 @@ function RiskEditor({ risk, onSaved }: { risk: Risk; onSaved: (message: string) 
   const [status, setStatus] = useState<RiskStatus>(risk.status);
   const [severity, setSeverity] = useState<Severity>(risk.severity);
   const [mitigation, setMitigation] = useState(risk.mitigation ?? "");
-  useEffect(() => {
+  useOnChange(JSON.stringify([risk.status, risk.severity, risk.mitigation]), () => {
     setStatus(risk.status);
     setSeverity(risk.severity);
     setMitigation(risk.mitigation ?? "");
-  }, [risk.status, risk.severity, risk.mitigation]);
+  });
   const [result, update] = useMutation(UpdateRiskMutation);
   const changes: { status?: RiskStatus; severity?: Severity; mitigation?: string | null } = {};
   if (status !== risk.status) changes.status = status;
