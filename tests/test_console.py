@@ -4,15 +4,13 @@ project manager does, page by page, with a screenshot of each page and axe-core'
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, expect
 
 from tests.client import GraphQLClient
 from tests.platform import STRONG_PASSWORD, unique_email
@@ -20,10 +18,11 @@ from tests.support.browser import (
     axe_violations,
     check_page,
     drop_files,
-    new_context,
     progress_seen,
     record_progress,
     screenshot,
+    sign_in,
+    stored_session,
     watch,
 )
 from tests.support.files import pdf_bytes
@@ -43,26 +42,6 @@ INSPECTION_PAGES = [
 ]
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 FALCON_MINUTES = Path(__file__).resolve().parent / "data" / "meetings" / "falcon_weekly_minutes.md"
-
-
-@pytest.fixture
-async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
-    context = await new_context(browser)
-    yield context
-    await context.close()
-
-
-async def sign_in(page: Page, base_url: str, email: str, password: str = STRONG_PASSWORD) -> None:
-    await page.goto(f"{base_url}/sign-in")
-    await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Documents", level=1)).to_be_visible()
-
-
-async def stored_session(page: Page) -> dict[str, Any] | None:
-    raw = await page.evaluate("() => localStorage.getItem('pmdi.session')")
-    return json.loads(raw) if raw else None
 
 
 @pytest.mark.timeout(900)

@@ -1,6 +1,8 @@
 import { Provider as UrqlProvider, useQuery } from "@urql/preact";
-import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { ErrorBoundary, LocationProvider, Route, Router, lazy, useLocation } from "preact-iso";
 import { useEffect, useMemo } from "preact/hooks";
+import { Alerts } from "./components/Alerts";
+import { Page } from "./components/Page";
 import { createConsoleClient } from "./lib/client";
 import { type Session, signOut, updateUser } from "./lib/session";
 import { useSession } from "./lib/useSession";
@@ -15,6 +17,24 @@ import { SignInPage, SignUpPage } from "./pages/SignIn";
 import { UsagePage } from "./pages/Usage";
 
 const PUBLIC_PATHS = new Set(["/sign-in", "/sign-up"]);
+
+// The register's pages come in their own chunk, fetched when one is first opened. If it cannot be fetched (offline,
+// or a newer build replaced it), the page says so instead of staying blank.
+const loadRegister = () =>
+  import("./pages/register").catch(() => ({ ActionItemsPage: ChunkFailed, RisksPage: ChunkFailed, DecisionsPage: ChunkFailed }));
+
+function ChunkFailed() {
+  return (
+    <Page title="This page could not be loaded">
+      <p class="error" role="alert">
+        The console could not fetch this page from the server. Check your connection, then reload the page.
+      </p>
+    </Page>
+  );
+}
+const ActionItemsPage = lazy(() => loadRegister().then((pages) => pages.ActionItemsPage));
+const RisksPage = lazy(() => loadRegister().then((pages) => pages.RisksPage));
+const DecisionsPage = lazy(() => loadRegister().then((pages) => pages.DecisionsPage));
 
 export function App() {
   return (
@@ -48,15 +68,21 @@ function Shell() {
         {session && !isPublic ? (
           <>
             <KeepUserCurrent />
-            <Router>
-              <Route path="/" component={DocumentsPage} />
-              <Route path="/documents/:id" component={DocumentPage} />
-              <Route path="/search" component={SearchPage} />
-              <Route path="/ask" component={AskPage} />
-              <Route path="/usage" component={UsagePage} />
-              <Route path="/admin" component={AdminPage} />
-              <Route default component={NotFoundPage} />
-            </Router>
+            <ErrorBoundary>
+              <Router>
+                <Route path="/" component={DocumentsPage} />
+                <Route path="/documents/:id" component={DocumentPage} />
+                <Route path="/register" component={ActionItemsPage} />
+                <Route path="/register/action-items" component={ActionItemsPage} />
+                <Route path="/register/risks" component={RisksPage} />
+                <Route path="/register/decisions" component={DecisionsPage} />
+                <Route path="/search" component={SearchPage} />
+                <Route path="/ask" component={AskPage} />
+                <Route path="/usage" component={UsagePage} />
+                <Route path="/admin" component={AdminPage} />
+                <Route default component={NotFoundPage} />
+              </Router>
+            </ErrorBoundary>
           </>
         ) : !session && isPublic ? (
           <Router>
@@ -100,11 +126,16 @@ function TopBar({ session, path }: { session: Session; path: string }) {
   const admin = session.user.role === "ADMIN";
   const links: [string, string][] = [
     ["/", "Documents"],
+    ["/register/action-items", "Register"],
     ["/search", "Search"],
     ["/ask", "Ask"],
     ...(admin ? ([["/usage", "Usage"], ["/admin", "Admin"]] as [string, string][]) : []),
   ];
-  const current = (href: string) => (href === "/" ? path === "/" || path.startsWith("/documents") : path.startsWith(href));
+  const current = (href: string) => {
+    if (href === "/") return path === "/" || path.startsWith("/documents");
+    if (href.startsWith("/register")) return path.startsWith("/register");
+    return path.startsWith(href);
+  };
   return (
     <header class="topbar">
       <a class="brand" href="/">
@@ -127,6 +158,7 @@ function TopBar({ session, path }: { session: Session; path: string }) {
         </ul>
       </nav>
       <div class="account">
+        <Alerts admin={admin} />
         <span class="who">
           <span class="name">{session.user.name || session.user.email}</span>
           <span class="role">

@@ -48,6 +48,7 @@ export const DocumentsQuery = graphql(`
         createdAt
         updatedAt
         uploadedBy { id name email }
+        replaces { id title }
       }
     }
   }
@@ -86,6 +87,7 @@ export const DocumentQuery = graphql(`
       createdAt
       updatedAt
       uploadedBy { id name email }
+      replaces { id title }
       analysis {
         short: summary(length: SHORT)
         medium: summary(length: MEDIUM)
@@ -207,6 +209,112 @@ export const SetRoutingPolicyMutation = graphql(`
       spentThisMonthUsd
       organizationSetPriority
       organizationSetBudget
+    }
+  }
+`);
+
+// The project register (contract v2): action items, risks and decisions across documents.
+
+export const MentionFields = graphql(`
+  fragment MentionFields on Mention {
+    document { id title }
+    sourceQuote
+    page
+    quoteTime
+    at
+  }
+`);
+
+export const ActionItemFields = graphql(`
+  fragment ActionItemFields on TrackedActionItem {
+    id
+    title
+    owner
+    dueDate
+    status
+    overdue
+    updatedAt
+    mentions { ...MentionFields }
+  }
+`);
+
+export const RiskFields = graphql(`
+  fragment RiskFields on TrackedRisk {
+    id
+    description
+    severity
+    status
+    mitigation
+    updatedAt
+    mentions { ...MentionFields }
+  }
+`);
+
+export const ActionItemsQuery = graphql(`
+  query ActionItems($owner: String, $status: [ItemStatus!], $dueBefore: Date, $first: Int!, $after: String) {
+    actionItems(owner: $owner, status: $status, dueBefore: $dueBefore, first: $first, after: $after) {
+      totalCount
+      pageInfo { endCursor hasNextPage }
+      nodes { ...ActionItemFields }
+    }
+  }
+`);
+
+export const UpdateActionItemMutation = graphql(`
+  mutation UpdateActionItem($id: ID!, $status: ItemStatus, $owner: String, $dueDate: Date) {
+    updateActionItem(id: $id, status: $status, owner: $owner, dueDate: $dueDate) { ...ActionItemFields }
+  }
+`);
+
+export const RiskRegisterQuery = graphql(`
+  query RiskRegister($minSeverity: Severity, $status: [RiskStatus!], $first: Int!, $after: String) {
+    riskRegister(minSeverity: $minSeverity, status: $status, first: $first, after: $after) {
+      totalCount
+      pageInfo { endCursor hasNextPage }
+      nodes { ...RiskFields }
+    }
+  }
+`);
+
+export const UpdateRiskMutation = graphql(`
+  mutation UpdateRisk($id: ID!, $status: RiskStatus, $severity: Severity, $mitigation: String) {
+    updateRisk(id: $id, status: $status, severity: $severity, mitigation: $mitigation) { ...RiskFields }
+  }
+`);
+
+export const DecisionsQuery = graphql(`
+  query Decisions($first: Int!, $after: String) {
+    decisions(first: $first, after: $after) {
+      totalCount
+      pageInfo { endCursor hasNextPage }
+      nodes { id text madeBy mentions { ...MentionFields } }
+    }
+  }
+`);
+
+export const DocumentChangesQuery = graphql(`
+  query DocumentChanges($id: ID!) {
+    documentChanges(documentId: $id) {
+      previous { id title createdAt }
+      actionItemsAdded { id title owner dueDate status }
+      actionItemsClosed { id title owner dueDate status }
+      risksAdded { id description severity status }
+      risksRetired { id description severity status }
+      risksEscalated { id description severity status }
+      decisionsAdded { id text madeBy }
+    }
+  }
+`);
+
+export const AlertsSubscription = graphql(`
+  subscription Alerts {
+    alerts {
+      kind
+      message
+      at
+      actionItem { id title }
+      risk { id description severity }
+      document { id title }
     }
   }
 `);

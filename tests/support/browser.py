@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from tests.platform import STRONG_PASSWORD
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AXE_SCRIPT = REPO_ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
@@ -66,19 +68,44 @@ async def new_context(browser: Browser) -> BrowserContext:
     return context
 
 
+@pytest.fixture
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    context = await new_context(browser)
+    yield context
+    await context.close()
+
+
+async def sign_in(page: Page, base_url: str, email: str, password: str = STRONG_PASSWORD) -> None:
+    await page.goto(f"{base_url}/sign-in")
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Documents", level=1)).to_be_visible()
+
+
+async def stored_session(page: Page) -> dict[str, Any] | None:
+    raw = await page.evaluate("() => localStorage.getItem('pmdi.session')")
+    return json.loads(raw) if raw else None
+
+
 @dataclass
 class PageLog:
-    """What a page did that a test may want to check: errors, and every URL it requested."""
+    """What a page did that a test may want to check: errors, every URL it requested, every WebSocket frame it sent."""
 
     errors: list[str]
     requests: list[str]
+    frames_sent: list[str]
 
 
 def watch(page: Page) -> PageLog:
-    log = PageLog(errors=[], requests=[])
+    log = PageLog(errors=[], requests=[], frames_sent=[])
     page.on("pageerror", lambda error: log.errors.append(str(error)))
     page.on("console", lambda message: log.errors.append(message.text) if message.type == "error" else None)
     page.on("request", lambda request: log.requests.append(request.url))
+    page.on(
+        "websocket",
+        lambda socket: socket.on("framesent", lambda payload: log.frames_sent.append(str(payload))),
+    )
     return log
 
 

@@ -9,8 +9,8 @@ import { type PublicError, errorFromBody } from "./errors";
 import { freshSession } from "./session";
 
 export const UploadDocumentMutation = graphql(`
-  mutation UploadDocument($file: Upload!) {
-    uploadDocument(file: $file) {
+  mutation UploadDocument($file: Upload!, $replaces: ID) {
+    uploadDocument(file: $file, replaces: $replaces) {
       id
       title
       fileName
@@ -24,10 +24,16 @@ export type UploadedDocument = UploadResult["uploadDocument"];
 
 export type UploadOutcome = { document: UploadedDocument; error?: never } | { document?: never; error: PublicError };
 
-export async function uploadFile(file: File, onProgress: (sent: number, total: number) => void): Promise<UploadOutcome> {
+/** Uploads one file; with `replaces`, as a new version of that document (compared with it once analysed). */
+export async function uploadFile(
+  file: File,
+  onProgress: (sent: number, total: number) => void,
+  replaces: string | null = null,
+): Promise<UploadOutcome> {
   const session = await freshSession();
   const form = new FormData();
-  form.append("operations", JSON.stringify({ query: stringifyDocument(UploadDocumentMutation), variables: { file: null } }));
+  const variables = { file: null, replaces };
+  form.append("operations", JSON.stringify({ query: stringifyDocument(UploadDocumentMutation), variables }));
   form.append("map", JSON.stringify({ 0: ["variables.file"] }));
   form.append("0", file, file.name);
   return new Promise((resolve) => {

@@ -1,10 +1,11 @@
 import { useQuery } from "@urql/preact";
 import { useLocation } from "preact-iso";
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { Page } from "../components/Page";
 import { Snippet } from "../components/Snippet";
 import { formatUsd, modelName } from "../lib/format";
+import { useOnChange } from "../lib/hooks";
 import { passageLink } from "../lib/links";
 import { AskQuery } from "../operations";
 
@@ -38,7 +39,7 @@ export function AskPage() {
   const { query, route } = useLocation();
   const asked = (query.q ?? "").trim();
   const [question, setQuestion] = useState(asked);
-  useEffect(() => setQuestion(asked), [asked]);
+  useOnChange(asked, () => setQuestion(asked));
   const [{ data, fetching, error }] = useQuery({ query: AskQuery, variables: { question: asked }, pause: !asked });
 
   function submit(event: Event) {

@@ -3,12 +3,14 @@ import { useLocation, useRoute } from "preact-iso";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { SeverityBadge, StatusBadge } from "../components/Badges";
 import { ErrorMessage } from "../components/ErrorMessage";
+import { NewVersionUpload, VersionChanges } from "../components/NewVersion";
 import { Page } from "../components/Page";
 import { ProgressBar } from "../components/ProgressBar";
 import { SummaryTabs } from "../components/SummaryTabs";
 import type { DocumentQuery as DocumentResult } from "../gql/graphql";
 import { FINAL, liveState, useDocumentEvents } from "../lib/events";
 import { formatBytes, formatDate, formatDateTime, formatInteger, formatUsd, modelName } from "../lib/format";
+import { useOnChange } from "../lib/hooks";
 import { type Range, codePointRange, findQuote } from "../lib/text";
 import { canUpload, useSession } from "../lib/useSession";
 import {
@@ -35,14 +37,20 @@ interface Highlight {
 }
 
 function highlightFromQuery(query: Record<string, string>): Highlight | null {
+  const page = Number.parseInt(query.page ?? "", 10);
+  const onPage = Number.isNaN(page) ? null : page;
+  // A register mention links here with its quote (found in the text by its words) and the quote's place.
+  if (query.quote) {
+    const place = onPage != null ? `, on page ${onPage}` : query.time ? `, said at ${query.time}` : "";
+    return { label: `The quote you opened${place}`, quote: query.quote, page: onPage };
+  }
   const from = Number.parseInt(query.from ?? "", 10);
   const to = Number.parseInt(query.to ?? "", 10);
   if (Number.isNaN(from) || Number.isNaN(to)) return null;
-  const page = Number.parseInt(query.page ?? "", 10);
   return {
-    label: Number.isNaN(page) ? "The passage you opened" : `The passage you opened, on page ${page}`,
+    label: onPage == null ? "The passage you opened" : `The passage you opened, on page ${onPage}`,
     offsets: [from, to],
-    page: Number.isNaN(page) ? null : page,
+    page: onPage,
   };
 }
 
@@ -56,7 +64,7 @@ export function DocumentPage() {
   const events = useDocumentEvents(id, !document || FINAL.has(document.status));
   const event = events.byDocument.get(id);
   const [highlight, setHighlight] = useState<Highlight | null>(() => highlightFromQuery(query));
-  useEffect(() => setHighlight(highlightFromQuery(query)), [query.from, query.to]);
+  useOnChange(`${query.from} ${query.to} ${query.quote}`, () => setHighlight(highlightFromQuery(query)));
 
   useEffect(() => {
     if (event && FINAL.has(event.status)) refetch({ requestPolicy: "network-only" });
@@ -82,7 +90,16 @@ export function DocumentPage() {
   return (
     <Page
       title={document.title}
-      actions={<DocumentActions document={document} mayChange={mayChange} mayDelete={mayDelete} onDeleted={() => route("/")} onReprocessed={() => refetch({ requestPolicy: "network-only" })} />}
+      actions={
+        <DocumentActions
+          document={document}
+          mayChange={mayChange}
+          mayDelete={mayDelete}
+          onDeleted={() => route("/")}
+          onReprocessed={() => refetch({ requestPolicy: "network-only" })}
+          onNewVersion={(newId) => route(`/documents/${newId}`)}
+        />
+      }
     >
       <dl class="facts">
         <div>
@@ -108,6 +125,14 @@ export function DocumentPage() {
             {document.uploadedBy ? ` by ${document.uploadedBy.name || document.uploadedBy.email}` : ""}
           </dd>
         </div>
+        {document.replaces ? (
+          <div>
+            <dt>New version of</dt>
+            <dd>
+              <a href={`/documents/${document.replaces.id}`}>{document.replaces.title}</a>
+            </dd>
+          </div>
+        ) : null}
       </dl>
       {!FINAL.has(live.status) ? (
         <div class="card">
@@ -120,6 +145,8 @@ export function DocumentPage() {
           Processing failed: {live.message || document.error || "no reason was given"}
         </p>
       ) : null}
+
+      {document.replaces ? <VersionChanges documentId={document.id} analysed={live.status === "COMPLETED"} /> : null}
 
       <div class="document-layout">
         <div class="analysis-column">
@@ -143,12 +170,14 @@ function DocumentActions({
   mayDelete,
   onDeleted,
   onReprocessed,
+  onNewVersion,
 }: {
   document: LoadedDocument;
   mayChange: boolean;
   mayDelete: boolean;
   onDeleted: () => void;
   onReprocessed: () => void;
+  onNewVersion: (id: string) => void;
 }) {
   const client = useClient();
   const [removed, remove] = useMutation(DeleteDocumentMutation);
@@ -168,6 +197,7 @@ function DocumentActions({
       <button type="button" class="secondary" onClick={() => void download()}>
         Download original
       </button>
+      {mayChange ? <NewVersionUpload documentId={document.id} title={document.title} onUploaded={onNewVersion} /> : null}
       {mayChange ? (
         <button
           type="button"

@@ -107,7 +107,10 @@ export function DocumentsPage() {
                   <tr key={doc.id}>
                     <th scope="row">
                       <a href={`/documents/${doc.id}`}>{doc.title}</a>
-                      <div class="muted small">{doc.fileName}</div>
+                      <div class="muted small">
+                        {doc.fileName}
+                        {doc.replaces ? <> · new version of {doc.replaces.title}</> : null}
+                      </div>
                     </th>
                     <td class="status-cell">
                       <StatusBadge status={live.status} />

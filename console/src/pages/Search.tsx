@@ -1,10 +1,11 @@
 import { useQuery } from "@urql/preact";
 import { useLocation } from "preact-iso";
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { Page } from "../components/Page";
 import { Snippet } from "../components/Snippet";
 import type { SearchMode } from "../gql/graphql";
+import { useOnChange } from "../lib/hooks";
 import { passageLink } from "../lib/links";
 import { SearchQuery } from "../operations";
 
@@ -24,10 +25,10 @@ export function SearchPage() {
   const mode = modeFrom(query.mode);
   const [text, setText] = useState(searched);
   const [chosen, setChosen] = useState<SearchMode>(mode);
-  useEffect(() => {
+  useOnChange(`${mode} ${searched}`, () => {
     setText(searched);
     setChosen(mode);
-  }, [searched, mode]);
+  });
   const [{ data, fetching, error }] = useQuery({
     query: SearchQuery,
     variables: { query: searched, mode, limit: 20 },
