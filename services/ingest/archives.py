@@ -11,7 +11,9 @@ from services.ingest.extracted import MB, ExtractionError, ExtractionLimits, hum
 _RATIO_FLOOR = 1 * MB
 
 
-def check_archive(path: Path, limits: ExtractionLimits, *, label: str, body: str, unreadable: str, missing: str) -> None:
+def check_archive(
+    path: Path, limits: ExtractionLimits, *, label: str, body: str, unreadable: str, missing: str
+) -> None:
     """Refuse a package without its `body` part, or that would expand past the limits, before decompressing it.
 
     `label` names the format in reasons ("DOCX"); `unreadable` and `missing` are the reasons for a file that is not

@@ -10,7 +10,7 @@ import datetime as dt
 import email.utils
 from dataclasses import dataclass
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -131,7 +131,8 @@ def _from_mime(message: EmailMessage) -> _Message:
         name = part.get_filename() or f"attachment.{part.get_content_subtype()}"
         if part.get_content_type() == "message/rfc822":
             inner = part.get_payload()
-            data = inner[0].as_bytes() if isinstance(inner, list) and inner else None
+            forwarded = inner[0] if isinstance(inner, list) and inner else None
+            data = forwarded.as_bytes() if isinstance(forwarded, EmailMessage) else None
             name = part.get_filename() or "forwarded.eml"
         else:
             payload = part.get_payload(decode=True)
@@ -140,7 +141,7 @@ def _from_mime(message: EmailMessage) -> _Message:
     return _Message(headers, body, html, parts)
 
 
-def _content(part: EmailMessage) -> str:
+def _content(part: MIMEPart) -> str:
     """A text part's words, whatever its declared charset says."""
     try:
         return str(part.get_content())

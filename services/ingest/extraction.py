@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from services.ingest.emails import read_eml, read_msg
 from services.ingest.extracted import (
     Deadline,
     ExtractedDocument,
@@ -30,7 +31,6 @@ from services.ingest.isolation import (
     preload,
     run_isolated,
 )
-from services.ingest.emails import read_eml, read_msg
 from services.ingest.markup import read_html, read_markdown
 from services.ingest.media_types import (
     DOCX,

@@ -81,7 +81,7 @@ def run_isolated(
                 message = ("died", None)
             if message[0] != "report":
                 break
-            _, payload, extra = message
+            payload, extra = message[1], message[2]  # type: ignore[misc]  # a report carries three items
             granted = min(max(0.0, float(extra)), extra_left)  # the child asks; our own limit decides
             extra_left -= granted
             deadline += granted

@@ -13,7 +13,6 @@ from services.ingest.extracted import (
     TextBuilder,
     brief_error,
 )
-
 from services.ingest.ocr import OcrEngine, read_pages, render_pdf_pages
 
 PASSWORD_PROTECTED = "The PDF is password-protected; upload an unencrypted copy."  # noqa: S105 - a message, not a secret
@@ -109,6 +108,6 @@ def _image_coverage(path: Path, number: int, deadline: Deadline) -> float:
             left, bottom, right, top = item.get_bounds()
             covered += max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
         page.close()
-        return min(1.0, covered / max(width * height, 1.0))
+        return float(min(1.0, covered / max(width * height, 1.0)))
     finally:
         document.close()

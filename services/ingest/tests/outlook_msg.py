@@ -102,7 +102,9 @@ def _compound_file(root: _Entry) -> bytes:
         + b"\0" * 16
         + struct.pack("<HHHHH", 0x003E, 0x0003, 0xFFFE, 9, 6)
         + b"\0" * 6
-        + struct.pack("<IIIIIIIII", 0, fat_sectors, directory_start, 0, _MINI_CUTOFF, mini_fat_start, mini_fat_sectors, _END, 0)
+        + struct.pack(
+            "<IIIIIIIII", 0, fat_sectors, directory_start, 0, _MINI_CUTOFF, mini_fat_start, mini_fat_sectors, _END, 0
+        )
         + b"".join(struct.pack("<I", n) for n in difat)
     )
     assert len(header) == _SECTOR
@@ -190,7 +192,12 @@ def outlook_message(
     message.string(0x0C1F, sender_address)
     message.string(0x1000, body)
     message.time(0x0039, sent)  # PidTagClientSubmitTime
-    storages: list[_Entry] = [_storage("__nameid_version1.0", {"__substg1.0_00020102": b"", "__substg1.0_00030102": b"", "__substg1.0_00040102": b""})]
+    storages: list[_Entry] = [
+        _storage(
+            "__nameid_version1.0",
+            {"__substg1.0_00020102": b"", "__substg1.0_00030102": b"", "__substg1.0_00040102": b""},
+        )
+    ]
     for index, recipient in enumerate(recipients):
         properties = _Properties()
         properties.int32(0x0C15, recipient.kind)

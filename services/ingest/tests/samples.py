@@ -184,12 +184,19 @@ def plain_zip() -> bytes:
     return out.getvalue()
 
 
-RAID_ROWS = [
+RAID_ROWS: list[tuple[str, ...]] = [
     ("ID", "Risk", "Owner", "Severity", "Mitigation", "Due"),
-    ("R-01", "Payment provider may slip the API release", "Priya Shah", "High", "Weekly call with the vendor", "2024-05-01"),
+    (
+        "R-01",
+        "Payment provider may slip the API release",
+        "Priya Shah",
+        "High",
+        "Weekly call with the vendor",
+        "2024-05-01",
+    ),
     ("R-02", "Key DBA may leave before the migration", "Tom Becker", "Medium", "Pair Lena with the DBA", "2024-05-15"),
 ]
-ACTION_ROWS = [
+ACTION_ROWS: list[tuple[str, ...]] = [
     ("Action", "Owner", "Due", "Status"),
     ("Send the revised cutover plan to the steering group", "Lena Ortiz", "2024-04-26", "Open"),
     ("Book the rehearsal window with hosting", "Tom Becker", "2024-05-03", "Open"),
@@ -207,7 +214,7 @@ def xlsx(*, hidden_sheet: bool = True, macros: bool = False) -> bytes:
     risks.title = "Risks"
     risks.append(["Project Atlas RAID log"])
     for row in RAID_ROWS:
-        values: list[object] = list(row)
+        values: list[object] = [*row]
         if values[-1] != "Due":
             values[-1] = dt.datetime.fromisoformat(str(values[-1]))
         risks.append(values)
@@ -316,7 +323,9 @@ def eml(*, attachments: list[tuple[str, str, bytes]] | None = None, html: bool =
             '<img src="cid:logo@atlas"></body></html>',
             subtype="html",
         )
-        message.get_payload()[1].add_related(PNG_LOGO, maintype="image", subtype="png", cid="<logo@atlas>")
+        html_part = message.get_body(preferencelist=("html",))
+        assert html_part is not None
+        html_part.add_related(PNG_LOGO, maintype="image", subtype="png", cid="<logo@atlas>")
     for name, mime, data in attachments or []:
         maintype, subtype = mime.split("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
