@@ -16,9 +16,8 @@ from services.ingest.extracted import (
 from services.ingest.ocr import OcrEngine, read_pages, render_pdf_pages
 
 PASSWORD_PROTECTED = "The PDF is password-protected; upload an unencrypted copy."  # noqa: S105 - a message, not a secret
-# A page is read by OCR when its text layer has almost nothing (a scan, perhaps with a page number), or little text
-# while images cover most of it (a scan under a typed header or stamp).
-_NO_TEXT_BELOW = 20
+# A page is read by OCR when its text layer is empty (a scan, or text drawn as shapes), or has little text while
+# images cover most of it (a scan under a typed page number, header or stamp).
 _LITTLE_TEXT_BELOW = 200
 _SCANNED_COVERAGE = 0.5
 _VISIBLE = re.compile(r"\w")
@@ -78,8 +77,8 @@ def read_pdf(path: Path, limits: ExtractionLimits, deadline: Deadline) -> Extrac
 
 
 def _pages_to_read_by_ocr(path: Path, texts: dict[int, str], deadline: Deadline) -> list[int]:
-    """Pages with (almost) no text layer; pages with little text are read too when images cover most of them."""
-    scanned = [number for number, text in texts.items() if len(_VISIBLE.findall(text)) < _NO_TEXT_BELOW]
+    """Pages with no text layer; pages with little text are read too when images cover most of them."""
+    scanned = [number for number, text in texts.items() if not _VISIBLE.search(text)]
     few = [
         number
         for number, text in texts.items()

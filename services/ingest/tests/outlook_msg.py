@@ -215,3 +215,8 @@ def outlook_message(
     header = struct.pack("<8xIIII8x", len(recipients), len(attachments), len(recipients), len(attachments))
     root = _storage("Root Entry", message.stream(header), storages)
     return _compound_file(root)
+
+
+def compound_file(streams: dict[str, bytes]) -> bytes:
+    """A compound file with these streams in its root storage (an old Office file's shape, for the tests)."""
+    return _compound_file(_storage("Root Entry", streams))

@@ -353,3 +353,27 @@ def scanned_pdf(pages: list[list[str]]) -> bytes:
     out = io.BytesIO()
     images[0].save(out, format="PDF", save_all=True, append_images=images[1:], resolution=200)
     return out.getvalue()
+
+
+def outlook_msg() -> bytes:
+    """An Outlook message with a To and a Cc recipient and the RAID workbook attached."""
+    import datetime as dt
+
+    from services.ingest.tests.outlook_msg import Recipient, outlook_message
+
+    return outlook_message(
+        subject="Atlas cutover: decisions",
+        sender_name="Priya Shah",
+        sender_address="priya@atlas.example",
+        recipients=[Recipient("Tom Becker", "tom@atlas.example"), Recipient("Lena Ortiz", "lena@atlas.example", 2)],
+        body="Hi all,\n\nTom will send the rollback plan by Friday.\n\nRisk: the vendor may slip the API release.\n",
+        sent=dt.datetime(2024, 3, 12, 9, 30, tzinfo=dt.UTC),
+        attachments=[("raid.xlsx", xlsx())],
+    )
+
+
+def old_word_document() -> bytes:
+    """An OLE2 file with a WordDocument stream, as Word 97-2003 saves a .doc."""
+    from services.ingest.tests.outlook_msg import compound_file
+
+    return compound_file({"WordDocument": b"\xec\xa5" + b"\x00" * 600, "1Table": b"\x00" * 100})
