@@ -1,8 +1,8 @@
 """E-mails: RFC 5322 messages (.eml, with the standard library) and Outlook messages (.msg, with python-oxmsg).
 
-The subject becomes the heading, the sender, recipients and date stay as header lines and as metadata, and the body
-follows (the plain-text part, else the HTML one). Attachments of an accepted type are written beside the message for
-the pipeline to make into documents of their own; inline images (a logo in a signature) are not attachments."""
+The sender, recipients and date stay as header lines and as metadata, the subject heads the body that follows
+(the plain-text part, else the HTML one). Attachments of an accepted type are written beside the message for the
+pipeline to make into documents of their own; inline images (a logo in a signature) are not attachments."""
 
 from __future__ import annotations
 
@@ -161,8 +161,8 @@ def _build(message: _Message, path: Path, limits: ExtractionLimits, deadline: De
     attachments, notes = _save_attachments(message.parts, path, limits)
     headers = message.headers
     builder = TextBuilder(limits)
-    if headers.subject:
-        builder.block(headers.subject, heading_level=1)
+    # The header lines come first and the subject heads the body: under a subject such as "Steering decisions" the
+    # body is a decisions section, the sender and recipients are not.
     lines = [f"From: {headers.sender}"] if headers.sender else []
     if headers.to:
         lines.append(f"To: {', '.join(headers.to)}")
@@ -173,11 +173,11 @@ def _build(message: _Message, path: Path, limits: ExtractionLimits, deadline: De
         lines.append(f"Date: {sent:%A}, {sent.day} {sent:%B %Y}, {sent:%H:%M} UTC")
     elif headers.written_date:
         lines.append(f"Date: {headers.written_date}")
-    if headers.subject:
-        lines.append(f"Subject: {headers.subject}")
     if message.parts:
         lines.append(f"Attachments: {', '.join(part.file_name for part in message.parts)}")
     builder.block("\n".join(lines))
+    if headers.subject:
+        builder.block(headers.subject, heading_level=1)
     if message.html:
         body = read_html(message.body, limits, deadline)
         for paragraph in body.text.split("\n\n"):

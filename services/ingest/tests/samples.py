@@ -312,7 +312,7 @@ def eml(*, attachments: list[tuple[str, str, bytes]] | None = None, html: bool =
     message["From"] = "Priya Shah <priya@atlas.example>"
     message["To"] = "Tom Becker <tom@atlas.example>, Lena Ortiz <lena@atlas.example>"
     message["Cc"] = "pmo@atlas.example"
-    message["Subject"] = "Atlas: cutover decisions"
+    message["Subject"] = "Atlas: cutover plan"
     message["Date"] = "Tue, 12 Mar 2024 09:30:00 +0100"
     message["Message-ID"] = "<cutover-1@atlas.example>"
     body = "Hi all,\n\nTom will send the rollback plan by Friday.\n\nRisk: the vendor may slip the API release.\n"
@@ -362,7 +362,7 @@ def outlook_msg() -> bytes:
     from services.ingest.tests.outlook_msg import Recipient, outlook_message
 
     return outlook_message(
-        subject="Atlas cutover: decisions",
+        subject="Atlas cutover plan",
         sender_name="Priya Shah",
         sender_address="priya@atlas.example",
         recipients=[Recipient("Tom Becker", "tom@atlas.example"), Recipient("Lena Ortiz", "lena@atlas.example", 2)],

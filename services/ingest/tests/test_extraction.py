@@ -260,7 +260,10 @@ def test_a_workbook_keeps_each_visible_sheet_as_a_section_and_its_tables_with_th
     assert document.page_count == 2 and [p.page for p in document.pages] == [1, 2]
     risks = document.text[document.pages[0].start : document.pages[0].end]
     assert risks.startswith("Risks\n\nProject Atlas RAID log\n\n| ID | Risk | Owner | Severity | Mitigation | Due |\n")
-    row = "| R-01 | Payment provider may slip the API release | Priya Shah | High | Weekly call with the vendor | 2024-05-01 |"
+    row = (
+        "| R-01 | Payment provider may slip the API release | Priya Shah | High | Weekly call with the vendor "
+        "| 2024-05-01 |"
+    )
     assert row in risks
     actions = document.text[document.pages[1].start : document.pages[1].end]
     # The table starts at B2: the empty column A is not a column of the table.
@@ -303,7 +306,7 @@ def test_an_eml_keeps_its_headers_body_and_attachments(tmp_path: Path, html: boo
         html=html,
     )
     document = extract(_file(tmp_path, "original", data), EML, LIMITS)
-    assert _headings(document) == [(1, "Atlas: cutover decisions")]
+    assert _headings(document) == [(1, "Atlas: cutover plan")]
     assert "From: Priya Shah <priya@atlas.example>" in document.text
     assert "To: Tom Becker <tom@atlas.example>, Lena Ortiz <lena@atlas.example>" in document.text
     assert "Date: Tuesday, 12 March 2024, 08:30 UTC" in document.text
@@ -318,7 +321,7 @@ def test_an_eml_keeps_its_headers_body_and_attachments(tmp_path: Path, html: boo
 
 def test_an_outlook_message_keeps_its_headers_body_and_attachments(tmp_path: Path) -> None:
     document = extract(_file(tmp_path, "original", samples.outlook_msg()), MSG, LIMITS)
-    assert _headings(document) == [(1, "Atlas cutover: decisions")]
+    assert _headings(document) == [(1, "Atlas cutover plan")]
     assert "From: Priya Shah <priya@atlas.example>" in document.text
     assert "Cc: Lena Ortiz <lena@atlas.example>" in document.text
     assert "Date: Tuesday, 12 March 2024, 09:30 UTC" in document.text
