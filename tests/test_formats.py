@@ -122,7 +122,7 @@ def test_workbooks_decks_messages_images_and_scans_complete_and_are_found(
     assert scan["pageCount"] == 2 if SCANNED_PAGE.is_file() else 1
     assert "Accessory Kit" in scan["text"] or "ACCESSORY KIT" in scan["text"]
     assert "Wheel Fairing Installation" in scan["text"]
-    assert [h["document"]["id"] for h in _hits(gateway, member.token, "Fairing")] == [ids["bulletin.pdf"]]
+    assert {h["document"]["id"] for h in _hits(gateway, member.token, "Fairing")} == {ids["bulletin.pdf"]}
     ocr = [e for e in subscriber.for_document(ids["bulletin.pdf"]) if e["status"] == "EXTRACTING"]
     assert any("with OCR" in e["message"] for e in ocr), ocr  # progress per page while it is read
 
@@ -152,13 +152,13 @@ def test_an_emails_attachments_are_documents_linked_to_it_that_go_with_it(
     for attachment in attachments.values():
         assert attachment["attachedTo"] == {"id": email_id}
         assert _completed(gateway, member.token, attachment["id"])["attachedTo"]["fileName"] == "cutover.eml"
-    frankfurt = _hits(gateway, member.token, "Frankfurt rehearsal")
-    assert [h["document"]["id"] for h in frankfurt] == [attachments["plan.pdf"]["id"]]
+    frankfurt = _hits(gateway, member.token, "Frankfurt")
+    assert {h["document"]["id"] for h in frankfurt} == {attachments["plan.pdf"]["id"]}
 
     # Another organization sees neither the e-mail nor what came with it.
     for document_id in (email_id, *(a["id"] for a in attachments.values())):
         assert gateway(DOCUMENT, {"id": document_id}, token=other.admin.token).ok()["document"] is None
-    assert _hits(gateway, other.admin.token, "Frankfurt rehearsal") == []
+    assert _hits(gateway, other.admin.token, "Frankfurt") == []
     assert gateway(DELETE, {"id": attachments["plan.pdf"]["id"]}, token=other.admin.token).codes == ["NOT_FOUND"]
 
     # Reading the e-mail again does not make its attachments twice.
@@ -174,7 +174,7 @@ def test_an_emails_attachments_are_documents_linked_to_it_that_go_with_it(
     for attachment in attachments.values():
         assert gateway(DOCUMENT, {"id": attachment["id"]}, token=member.token).ok()["document"] is None
     assert gateway(count, token=member.token).ok()["documents"]["totalCount"] == 0
-    assert _hits(gateway, member.token, "Frankfurt rehearsal") == []
+    assert _hits(gateway, member.token, "Frankfurt") == []
 
 
 def _package(parts: dict[str, bytes]) -> bytes:
