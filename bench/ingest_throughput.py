@@ -1,5 +1,6 @@
-"""Ingest benchmark: 200 five-page PDFs through upload -> extraction -> chunks, and the gateway's memory
-while a 50 MB file is uploaded.
+"""Ingest benchmark: 200 five-page PDFs through upload -> extraction -> chunks, the gateway's memory while a 50 MB
+file is uploaded, and one file of each kind read since issue 18 (workbook, deck, e-mails, images and scans read by
+OCR), each timed alone from upload to its final status beside a five-page text PDF in the same run.
 
 Usage: python bench/ingest_throughput.py [--documents 200] [--url http://127.0.0.1:8000 --gateway-pid PID]
 Writes bench/results/ingest_throughput.json. Targets (issue 3): >= 120 documents/minute with two extraction
@@ -26,8 +27,12 @@ import psutil
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent.parent / "gen")]
 
-from tests.support import files  # noqa: E402 - after the path set-up above
+from services.ingest.tests import samples  # noqa: E402 - after the path set-up above
+from tests.support import files  # noqa: E402
 from tests.support.uploads import upload  # noqa: E402
+
+SCANNED = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pdf" / "175.pdf"
+DOCUMENT = "query($id: ID!) { document(id: $id) { status error pageCount } }"
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest_throughput.json"
 PASSWORD = "bench-Password-2024!"
@@ -82,6 +87,52 @@ def throughput(base_url: str, token: str, documents: int) -> dict[str, Any]:
         "failed": count(base_url, token, "FAILED"),
         "documents_per_minute": round(documents / elapsed * 60, 1),
     }
+
+
+def _final(base_url: str, token: str, document_id: str) -> dict[str, Any]:
+    while True:
+        reply = httpx.post(
+            f"{base_url}/graphql",
+            json={"query": DOCUMENT, "variables": {"id": document_id}},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        document = reply.json()["data"]["document"]
+        if document["status"] in ("COMPLETED", "FAILED"):
+            return dict(document)
+        time.sleep(0.1)
+
+
+def each_kind(base_url: str, token: str) -> dict[str, Any]:
+    """One file of each kind, alone, from upload to its final status; a text PDF first as the baseline."""
+    scan = samples.scanned_pdf([files.MEETING_LINES[:4], files.MEETING_LINES[4:]])
+    kinds = {
+        "text.pdf (baseline)": five_page_pdf(0),
+        "raid.xlsx": samples.xlsx(),
+        "raid.xlsm": samples.xlsm(),
+        "steering.pptx": samples.pptx(),
+        "cutover.eml": samples.eml(attachments=[("plan.pdf", "application/pdf", files.pdf_bytes([["Plan."]]))]),
+        "cutover.msg": samples.outlook_msg(),
+        "whiteboard.png": samples.scanned_page(files.MEETING_LINES),
+        "whiteboard.jpg": samples.scanned_page(files.MEETING_LINES, image_format="JPEG"),
+        "whiteboard.tiff": samples.scanned_page(files.MEETING_LINES, image_format="TIFF"),
+        "scan-2-pages.pdf": scan,
+    }
+    if SCANNED.is_file():
+        kinds["175.pdf (real scan, 2 pages)"] = SCANNED.read_bytes()
+    timings: dict[str, Any] = {}
+    for name, content in kinds.items():
+        started = time.perf_counter()
+        created = upload(base_url, token, name.split(" ")[0], content).ok()["uploadDocument"]
+        final = _final(base_url, token, created["id"])
+        timings[name] = {
+            "status": final["status"],
+            "pages": final["pageCount"],
+            "seconds": round(time.perf_counter() - started, 2),
+            **({"error": final["error"]} if final["error"] else {}),
+        }
+        print(name, timings[name], flush=True)
+    return timings
 
 
 def upload_memory(base_url: str, token: str, gateway_pid: int) -> dict[str, Any]:
@@ -146,6 +197,7 @@ def main() -> None:
             "machine": {"cpus": os.cpu_count()},
             "extraction_workers": 2,
             "throughput": throughput(base_url, token, args.documents),
+            "each_kind": each_kind(base_url, token),
             "upload_memory": upload_memory(base_url, token, gateway_pid) if gateway_pid else None,
             "target": {"documents_per_minute": 120, "gateway_rss_growth_mb": 64},
         }

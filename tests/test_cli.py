@@ -27,7 +27,7 @@ from tests.test_analysis import MEETING
 from tests.test_documents import wait_final
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+GIF = b"GIF89a" + bytes(64)  # images are read by OCR now; a GIF is still refused
 NOTES = "# Steering committee\n\nDecision: the launch moves to June.\n\nPriya will book the venue by Friday.\n"
 
 Pmdi = Callable[..., subprocess.CompletedProcess[str]]
@@ -178,15 +178,15 @@ def test_a_folder_is_uploaded_followed_to_the_end_and_skipped_the_second_time(
 def test_a_refused_file_fails_the_command_and_the_others_go_on(pmdi: Pmdi, org_factory: Any, tmp_path: Path) -> None:
     org = org_factory()
     logged_in(pmdi, org.admin.email)
-    good, photo = tmp_path / "notes.md", tmp_path / "photo.png"
+    good, photo = tmp_path / "notes.md", tmp_path / "photo.gif"
     good.write_text(NOTES)
-    photo.write_bytes(PNG)
+    photo.write_bytes(GIF)
     done = pmdi("upload", str(photo), str(good), str(tmp_path / "missing.pdf"), "--wait", "--json")
     assert done.returncode == 1
     report = as_json(done)
     results = {Path(f["path"]).name: f for f in report["files"]}
-    assert results["photo.png"]["result"] == "refused"
-    assert results["photo.png"]["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert results["photo.gif"]["result"] == "refused"
+    assert results["photo.gif"]["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
     assert results["missing.pdf"]["result"] == "missing"
     assert results["notes.md"]["result"] == "completed" and results["notes.md"]["status"] == "COMPLETED"
     assert (report["uploaded"], report["failed"]) == (1, 2)

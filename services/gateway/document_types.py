@@ -38,6 +38,31 @@ STATUS_TO_PROTO = {v: k for k, v in STATUS_FROM_PROTO.items()}
 TERMINAL = (DocumentStatus.COMPLETED, DocumentStatus.FAILED)
 
 
+@strawberry.type(description="An e-mail's sender, recipients, date and subject.")
+class EmailHeaders:
+    proto: strawberry.Private[ingest_pb2.EmailHeaders]
+
+    @strawberry.field(name="from", description="The sender, as 'Name <address>'.")
+    def sender(self) -> str:
+        return self.proto.sender
+
+    @strawberry.field
+    def to(self) -> list[str]:
+        return list(self.proto.to)
+
+    @strawberry.field
+    def cc(self) -> list[str]:
+        return list(self.proto.cc)
+
+    @strawberry.field(description="When it was sent; null when the message does not say.")
+    def date(self) -> datetime | None:
+        return to_datetime(self.proto.date) if self.proto.HasField("date") else None
+
+    @strawberry.field
+    def subject(self) -> str:
+        return self.proto.subject
+
+
 @strawberry.type
 class Document:
     proto: strawberry.Private[ingest_pb2.Document]
@@ -101,6 +126,33 @@ class Document:
             return None
         found = await info.context.loaders.documents.load(self.proto.replaces_id)
         return Document(proto=found) if found is not None else None
+
+    @strawberry.field(description="The e-mail this document came attached to, if it still exists.")
+    async def attached_to(self, info: GatewayInfo) -> Document | None:
+        if not self.proto.HasField("attached_to_id"):
+            return None
+        found = await info.context.loaders.documents.load(self.proto.attached_to_id)
+        return Document(proto=found) if found is not None else None
+
+    @strawberry.field(
+        description="For an e-mail: its attachments of accepted types, each a document of its own (deleting the "
+        "e-mail deletes them)."
+    )
+    async def attachments(self, info: GatewayInfo) -> list[Document]:
+        if not self.proto.HasField("email"):
+            return []
+        reply = await rpc(
+            info.context.backends.ingest.ListAttachments(
+                ingest_pb2.ListAttachmentsRequest(document_id=self.proto.id),
+                metadata=info.context.metadata,
+                timeout=RPC_TIMEOUT_S,
+            )
+        )
+        return [Document(proto=d) for d in reply.documents]
+
+    @strawberry.field(description="For an e-mail: its headers; null for other documents.")
+    def email(self) -> EmailHeaders | None:
+        return EmailHeaders(proto=self.proto.email) if self.proto.HasField("email") else None
 
     @strawberry.field(description="A short-lived link to the original file.")
     async def download_url(self, info: GatewayInfo) -> str | None:

@@ -94,8 +94,9 @@ async def _upload_parts(upload: Upload) -> AsyncIterator[ingest_pb2.UploadDocume
 @strawberry.type
 class DocumentMutation:
     @strawberry.mutation(
-        description="Upload a PDF, DOCX, text, Markdown, HTML, WebVTT or SubRip file (MEMBER, ADMIN); `replaces` makes "
-        "it a new version of another document."
+        description="Upload a PDF (scanned pages are read by OCR), Word (.docx), Excel (.xlsx, .xlsm), PowerPoint "
+        "(.pptx), e-mail (.eml, Outlook .msg), image (PNG, JPEG, TIFF; OCR), text, Markdown, HTML, WebVTT or SubRip "
+        "file (MEMBER, ADMIN); `replaces` makes it a new version of another document."
     )
     async def upload_document(
         self, info: GatewayInfo, file: Upload, title: str | None = None, replaces: strawberry.ID | None = None

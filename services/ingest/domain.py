@@ -7,6 +7,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from services.common.errors import InvalidInput
 
@@ -61,6 +62,8 @@ class Document:
     attempts: int
     lease_expires_at: datetime | None
     replaces_id: str | None = None  # the document this one is a new version of
+    attached_to_id: str | None = None  # the e-mail this document came attached to
+    email_headers: dict[str, Any] | None = None  # an e-mail's: sender, to, cc, date, subject
 
 
 def status_after(current: Status, stages: list[str]) -> Status:

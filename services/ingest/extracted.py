@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MB = 1024 * 1024
@@ -29,6 +30,21 @@ class ExtractionLimits:
     max_text_chars: int = 20_000_000
     max_memory_bytes: int = 2048 * MB
     max_zip_members: int = 10_000
+    max_sheets: int = 200
+    max_cells: int = 2_000_000  # cells with a value, over every sheet of a workbook
+    max_image_pixels: int = 60_000_000  # one page image: an A3 page at 300 dpi is 17.4 million
+    # OCR: pages without a text layer (or with too little) are read from their image, each with its own time
+    # allowance on top of max_seconds; more such pages than ocr_max_pages fail the document with that reason.
+    ocr_max_pages: int = 100
+    ocr_page_seconds: float = 30.0
+    ocr_languages: str = "eng"
+    max_attachments: int = 20  # per e-mail; each becomes a document of its own
+    max_attachment_bytes: int = 50 * MB  # as an upload
+
+    @property
+    def max_ocr_seconds(self) -> float:
+        """The most time OCR may add to an extraction."""
+        return self.ocr_max_pages * self.ocr_page_seconds
 
 
 @dataclass(frozen=True)
@@ -57,15 +73,40 @@ class TurnSpan:
     time: str
 
 
+@dataclass(frozen=True)
+class EmailHeaders:
+    """An e-mail's sender, recipients, date (ISO 8601, UTC) and subject."""
+
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    date: str | None
+    subject: str
+    written_date: str | None = None  # a Date header that could not be parsed, as written
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file an e-mail carried, of an accepted type, written to `path` for the pipeline to make a document of."""
+
+    file_name: str
+    path: str
+    content_type: str
+    size_bytes: int
+
+
 @dataclass
 class ExtractedDocument:
-    """Clean text in reading order, with page, heading and (for a timed transcript) turn offsets into it."""
+    """Clean text in reading order, with page, heading and (for a timed transcript) turn offsets into it; for an
+    e-mail, its headers and attachments."""
 
     text: str
     page_count: int | None
     pages: list[PageSpan] = field(default_factory=list)
     headings: list[HeadingSpan] = field(default_factory=list)
     turns: list[TurnSpan] = field(default_factory=list)
+    email: EmailHeaders | None = None
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 def human_size(size: int) -> str:
@@ -88,17 +129,40 @@ def timeout_reason(limits: ExtractionLimits) -> str:
     return f"Extraction took longer than {limits.max_seconds:g} s; the file may be malformed."
 
 
-class Deadline:
-    """A cooperative time limit that readers check between pages and blocks."""
+@dataclass(frozen=True)
+class PageProgress:
+    """How far a long extraction (OCR) has got: `done` of `total` pages."""
 
-    def __init__(self, limits: ExtractionLimits) -> None:
+    done: int
+    total: int
+
+
+# What a reader tells whoever runs it: progress, and extra seconds the next step may take (granted within limits).
+Reporter = Callable[[PageProgress, float], None]
+
+
+class Deadline:
+    """A cooperative time limit that readers check between pages and blocks; OCR pages extend it, within limits."""
+
+    def __init__(self, limits: ExtractionLimits, reporter: Reporter | None = None) -> None:
         self._limits = limits
         self._at = time.monotonic() + limits.max_seconds
+        self._extra_left = limits.max_ocr_seconds
+        self._reporter = reporter
 
     def check(self) -> None:
         """Raise once the time is up."""
         if time.monotonic() > self._at:
             raise ExtractionError(timeout_reason(self._limits))
+
+    def progress(self, done: int, total: int, *, extra_seconds: float) -> None:
+        """Report progress and claim `extra_seconds` for the next step (the runner grants the same, within limits)."""
+        self.check()
+        granted = min(max(0.0, extra_seconds), self._extra_left)
+        self._extra_left -= granted
+        self._at += granted
+        if self._reporter is not None:
+            self._reporter(PageProgress(done, total), granted)
 
 
 # Control characters break databases (NUL) and searches; tabs and newlines carry layout and stay.
@@ -155,12 +219,33 @@ class TextBuilder:
             self._headings.append(HeadingSpan(heading_level, start, self._length))
         return start, self._length
 
+    def table(self, rows: list[list[str]]) -> tuple[int, int] | None:
+        """A table as Markdown-style lines, "| a | b |", the first row its header: how analysis reads columns."""
+        width = max((len(row) for row in rows), default=0)
+        if not width:
+            return None
+        lines = [_table_line(row, width) for row in rows]
+        lines.insert(1, "|" + " --- |" * width)
+        return self.block("\n".join(lines))
+
     def page(self, number: int, text: str) -> None:
         """Append one page's text as its own block and record its span (blank pages get none)."""
         span = self.block(text)
         if span is not None:
             self._pages.append(PageSpan(number, *span))
 
+    def page_span(self, number: int, start: int) -> None:
+        """Record that page `number` runs from `start` to the current end (a slide or sheet built block by block)."""
+        if self._length > start:
+            self._pages.append(PageSpan(number, start, self._length))
+
     def build(self, page_count: int | None) -> ExtractedDocument:
         """The finished document."""
         return ExtractedDocument("".join(self._parts), page_count, self._pages, self._headings)
+
+
+def _table_line(cells: list[str], width: int) -> str:
+    # One row per line, and "|" separates cells: a cell's own bars and line breaks would split it.
+    tidied = [" ".join(cell.replace("|", "/").split()) for cell in cells]
+    tidied += [""] * (width - len(tidied))
+    return "| " + " | ".join(tidied) + " |"

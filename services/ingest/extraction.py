@@ -1,5 +1,5 @@
-"""Text extraction from PDF, DOCX, HTML, Markdown, plain text and transcripts (WebVTT, SubRip), bounded in time,
-memory and size."""
+"""Text extraction from PDF (with OCR for scanned pages), images (OCR), DOCX, XLSX, PPTX, e-mails (EML, MSG), HTML,
+Markdown, plain text and transcripts (WebVTT, SubRip), bounded in time, memory and size."""
 
 from __future__ import annotations
 
@@ -7,14 +7,18 @@ import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from services.ingest.emails import read_eml, read_msg
 from services.ingest.extracted import (
     Deadline,
     ExtractedDocument,
     ExtractionError,
     ExtractionLimits,
     HeadingSpan,
+    PageProgress,
     PageSpan,
+    Reporter,
     TextBuilder,
     brief_error,
     human_size,
@@ -28,8 +32,28 @@ from services.ingest.isolation import (
     run_isolated,
 )
 from services.ingest.markup import read_html, read_markdown
-from services.ingest.media_types import DOCX, HTML, MARKDOWN, PDF, SRT, TEXT, VTT
+from services.ingest.media_types import (
+    DOCX,
+    EML,
+    HTML,
+    IMAGES,
+    JPEG,
+    MARKDOWN,
+    MSG,
+    PDF,
+    PNG,
+    PPTX,
+    SRT,
+    TEXT,
+    TIFF,
+    VTT,
+    XLSM,
+    XLSX,
+)
+from services.ingest.ocr import read_image
 from services.ingest.pdfs import read_pdf
+from services.ingest.presentations import read_pptx
+from services.ingest.spreadsheets import read_xlsx
 from services.ingest.text_encoding import decode_text
 from services.ingest.transcripts import read_srt, read_vtt, timed_turns
 from services.ingest.word_documents import read_docx
@@ -39,22 +63,36 @@ __all__ = [
     "ExtractionError",
     "ExtractionLimits",
     "HeadingSpan",
+    "PageProgress",
     "PageSpan",
     "extract",
     "extract_isolated",
 ]
 
 NO_TEXT = "The document contains no extractable text."
-NO_TEXT_PDF = "The document contains no extractable text (it may be scanned images; OCR is not supported)."
+NO_TEXT_PDF = "The document contains no extractable text, not even by OCR of its pages."
+NO_TEXT_IMAGE = "OCR found no text in the image."
 
 _Reader = Callable[[Path, ExtractionLimits, Deadline], ExtractedDocument]
 
 
-def extract(path: Path, media_type: str, limits: ExtractionLimits) -> ExtractedDocument:
-    """Text in reading order with page and heading spans; ExtractionError for anything that cannot be read."""
+def extract(
+    path: Path, media_type: str, limits: ExtractionLimits, report: Callable[[Any, float], None] | None = None
+) -> ExtractedDocument:
+    """Text in reading order with page and heading spans; ExtractionError for anything that cannot be read.
+
+    `report(PageProgress, extra_seconds)` hears of each OCR page before it is read (see Deadline.progress)."""
     readers: dict[str, _Reader] = {
         PDF: read_pdf,
         DOCX: read_docx,
+        XLSX: read_xlsx,
+        XLSM: read_xlsx,
+        PPTX: read_pptx,
+        EML: read_eml,
+        MSG: read_msg,
+        PNG: _image,
+        JPEG: _image,
+        TIFF: _image,
         HTML: _html,
         MARKDOWN: _markdown,
         TEXT: _plain,
@@ -66,7 +104,8 @@ def extract(path: Path, media_type: str, limits: ExtractionLimits) -> ExtractedD
         raise ExtractionError(f"Files of type {media_type} are not supported.")
     if path.stat().st_size == 0:  # a missing file is our fault, not the document's: let OSError through
         raise ExtractionError("The file is empty.")
-    deadline = Deadline(limits)
+    reporter: Reporter | None = report
+    deadline = Deadline(limits, reporter)
     try:
         document = reader(path, limits, deadline)
     except ExtractionError:
@@ -78,13 +117,24 @@ def extract(path: Path, media_type: str, limits: ExtractionLimits) -> ExtractedD
     except Exception as exc:
         raise ExtractionError(f"The file is damaged or truncated: {brief_error(exc)}.") from exc
     if not document.text.strip():
-        raise ExtractionError(NO_TEXT_PDF if media_type == PDF else NO_TEXT)
+        raise ExtractionError(NO_TEXT_PDF if media_type == PDF else NO_TEXT_IMAGE if media_type in IMAGES else NO_TEXT)
     return document
 
 
-def extract_isolated(path: Path, media_type: str, limits: ExtractionLimits) -> ExtractedDocument:
-    """`extract` in a child process that is killed past `max_seconds` or `max_memory_bytes`; blocking, thread-safe."""
+def extract_isolated(
+    path: Path,
+    media_type: str,
+    limits: ExtractionLimits,
+    on_progress: Callable[[PageProgress], None] | None = None,
+) -> ExtractedDocument:
+    """`extract` in a child process that is killed past `max_seconds` (plus each OCR page's allowance) or
+    `max_memory_bytes`; blocking, thread-safe. `on_progress` hears of each OCR page, in this thread."""
     _prepare_children()
+
+    def heard(payload: Any) -> None:
+        if on_progress is not None and isinstance(payload, PageProgress):
+            on_progress(payload)
+
     try:
         return run_isolated(
             extract,
@@ -93,6 +143,8 @@ def extract_isolated(path: Path, media_type: str, limits: ExtractionLimits) -> E
             limits,
             max_seconds=limits.max_seconds,
             max_memory_bytes=limits.max_memory_bytes,
+            on_report=heard,
+            max_extra_seconds=limits.max_ocr_seconds,
         )
     except IsolationTimeout as exc:
         raise ExtractionError(timeout_reason(limits)) from exc
@@ -118,6 +170,14 @@ def _prepare_children() -> None:
         "markdown_it",
         "webvtt",
         "srt",
+        "openpyxl",
+        "pptx",
+        "oxmsg",
+        "olefile",
+        "pypdfium2",
+        "tesserocr",
+        "PIL.Image",
+        "email.parser",
     ]
     preload([*parsers, "charset_normalizer"])
 
@@ -136,6 +196,14 @@ def _text_source(path: Path, limits: ExtractionLimits) -> str:
             f"The file is {human_size(size)}, over the {human_size(limits.max_uncompressed_bytes)} limit."
         )
     return decode_text(path.read_bytes())
+
+
+def _image(path: Path, limits: ExtractionLimits, deadline: Deadline) -> ExtractedDocument:
+    pages, count = read_image(path, limits, deadline)
+    builder = TextBuilder(limits)
+    for number, text in pages:
+        builder.page(number, text)
+    return builder.build(count)
 
 
 def _html(path: Path, limits: ExtractionLimits, deadline: Deadline) -> ExtractedDocument:

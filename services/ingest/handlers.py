@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import hashlib
 import os
@@ -21,10 +22,9 @@ from services.common.errors import Forbidden, InvalidInput, NotFound, PayloadToo
 from services.common.events import new_header
 from services.common.logging import get_logger
 from services.common.object_store import ObjectStore, document_prefix, original_key
-from services.common.subjects import DOCUMENT_DELETED, DOCUMENT_UPLOADED
+from services.common.subjects import DOCUMENT_DELETED
 from services.ingest import repository as repo
 from services.ingest.domain import (
-    PROGRESS_AT,
     STATUS_MESSAGES,
     Document,
     Status,
@@ -33,14 +33,15 @@ from services.ingest.domain import (
     decode_cursor,
     encode_cursor,
 )
-from services.ingest.media_types import confirm_media_type, sniff_media_type
-from services.ingest.progress import announce, move
+from services.ingest.media_types import ACCEPTED_DESCRIPTION, RefusedType, confirm_media_type, sniff_media_type
+from services.ingest.progress import announce, queue_extraction
 from services.ingest.settings import IngestSettings
 
 log = get_logger(__name__)
 
 SNIFF_BYTES = 8192
 MAX_PAGE_SIZE = 100
+MAX_ATTACHMENT_TREE = 1000  # documents one deletion may take with it: an e-mail, its attachments, theirs
 
 
 @dataclass(frozen=True)
@@ -109,14 +110,12 @@ class IngestHandlers:
                     out.write(part)
             if size == 0:
                 raise InvalidInput("the file is empty")
-            content_type = sniff_media_type(head)
-            if content_type is not None:
-                content_type = confirm_media_type(spool) if content_type.endswith("zip") else content_type
+            try:
+                content_type = confirm_media_type(spool) if sniff_media_type(head) is not None else None
+            except RefusedType as refused:
+                raise UnsupportedMediaType(f"unsupported file type: {refused.reason}") from refused
             if content_type is None:
-                raise UnsupportedMediaType(
-                    "unsupported file type: upload a PDF, Word (.docx), plain-text, Markdown or HTML document, or a "
-                    "WebVTT (.vtt) or SubRip (.srt) transcript"
-                )
+                raise UnsupportedMediaType(f"unsupported file type: upload {ACCEPTED_DESCRIPTION}")
             document_id, now = str(uuid.uuid4()), datetime.now(UTC)
             key = original_key(caller.organization_id, document_id)
             await self._store.put_path(key, str(spool), content_type)
@@ -194,33 +193,11 @@ class IngestHandlers:
                 session, organization_id=caller.organization_id, document_id=document_id, for_update=True
             )
             assert document is not None
-            await self._queue(session, document, generation=1)
+            await queue_extraction(session, document, generation=1)
             queued = await repo.get_document(session, organization_id=caller.organization_id, document_id=document_id)
         assert queued is not None
         log.info("document_uploaded", document_id=document_id, size_bytes=size, content_type=content_type)
         return queued
-
-    async def _queue(self, session: AsyncSession, document: Document, *, generation: int) -> None:
-        """Announce QUEUED and the DocumentUploaded event that starts extraction."""
-        await move(
-            session,
-            document,
-            status=Status.QUEUED,
-            progress=PROGRESS_AT[Status.QUEUED],
-            message=STATUS_MESSAGES[Status.QUEUED],
-            generation=generation,
-            attempts=0,
-            lease_expires_at=None,
-            page_count=None,
-        )
-        header = new_header(organization_id=document.organization_id, document_id=document.id, generation=generation)
-        event = documents_pb2.DocumentUploaded(
-            header=header,
-            object_key=original_key(document.organization_id, document.id),
-            content_type=document.content_type,
-            size_bytes=document.size_bytes,
-        )
-        await announce(session, document.organization_id, DOCUMENT_UPLOADED, event.SerializeToString(), header.event_id)
 
     async def get(self, *, caller: Identity, document_id: str) -> Document:
         document_id = _valid_id(document_id)
@@ -279,7 +256,7 @@ class IngestHandlers:
             )
             if document is None:
                 raise NotFound("document not found")
-            await self._queue(session, document, generation=document.generation + 1)
+            await queue_extraction(session, document, generation=document.generation + 1)
             await repo.update_document(
                 session, organization_id=caller.organization_id, document_id=document_id, error=None
             )
@@ -302,19 +279,35 @@ class IngestHandlers:
                 raise NotFound("document not found")
             if caller.role is not Role.ADMIN and document.uploaded_by != caller.user_id:
                 raise Forbidden("only the uploader or an ADMIN may delete this document")
+            # An e-mail's attachments came with it and go with it (and theirs, for a forwarded message).
+            doomed = [document]
+            for parent in doomed:
+                if len(doomed) > MAX_ATTACHMENT_TREE:
+                    break
+                doomed += await repo.attachments_of(
+                    session, organization_id=caller.organization_id, document_id=parent.id
+                )
             now = datetime.now(UTC)
-            await repo.update_document(
-                session, organization_id=caller.organization_id, document_id=document_id, deleted_at=now, updated_at=now
-            )
-            await repo.delete_text(session, organization_id=caller.organization_id, document_id=document_id)
-            header = new_header(
-                organization_id=caller.organization_id, document_id=document_id, generation=document.generation
-            )
-            event = documents_pb2.DocumentDeleted(header=header)
-            await announce(
-                session, caller.organization_id, DOCUMENT_DELETED, event.SerializeToString(), header.event_id
-            )
+            for gone in doomed:
+                await repo.update_document(
+                    session, organization_id=caller.organization_id, document_id=gone.id, deleted_at=now, updated_at=now
+                )
+                await repo.delete_text(session, organization_id=caller.organization_id, document_id=gone.id)
+                header = new_header(
+                    organization_id=caller.organization_id, document_id=gone.id, generation=gone.generation
+                )
+                event = documents_pb2.DocumentDeleted(header=header)
+                await announce(
+                    session, caller.organization_id, DOCUMENT_DELETED, event.SerializeToString(), header.event_id
+                )
         # The objects go now; the DocumentDeleted consumer removes any left behind if this fails.
-        with contextlib.suppress(Exception):
-            await self._store.delete_prefix(document_prefix(caller.organization_id, document_id))
+        for gone in doomed:
+            with contextlib.suppress(Exception):
+                await self._store.delete_prefix(document_prefix(caller.organization_id, gone.id))
         return True
+
+    async def attachments(self, *, caller: Identity, document_id: str) -> builtins.list[Document]:
+        """The documents that came attached to an e-mail of the caller's organization."""
+        document = await self.get(caller=caller, document_id=document_id)
+        async with tenant_transaction(self._sessions, caller.organization_id) as session:
+            return await repo.attachments_of(session, organization_id=caller.organization_id, document_id=document.id)

@@ -7,6 +7,7 @@ import math
 import multiprocessing
 import resource
 import signal
+import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar, cast
@@ -44,10 +45,22 @@ def preload(modules: Sequence[str]) -> None:
     _CONTEXT.set_forkserver_preload(list(modules))
 
 
-def run_isolated(function: Callable[..., T], *args: Any, max_seconds: float, max_memory_bytes: int) -> T:
-    """`function(*args)` in a child; its exceptions re-raised here, failures of the child as IsolationFailure."""
+def run_isolated(
+    function: Callable[..., T],
+    *args: Any,
+    max_seconds: float,
+    max_memory_bytes: int,
+    on_report: Callable[[Any], None] | None = None,
+    max_extra_seconds: float = 0.0,
+) -> T:
+    """`function(*args)` in a child; its exceptions re-raised here, failures of the child as IsolationFailure.
+
+    With `on_report`, the function is called with `report=`, a callable (payload, extra_seconds) that hands the
+    payload to `on_report` here and extends the time limit by extra_seconds, up to `max_extra_seconds` in all."""
     receiver, sender = _CONTEXT.Pipe(duplex=False)
-    child = _CONTEXT.Process(target=_child, args=(sender, function, args, max_seconds, max_memory_bytes), daemon=True)
+    reports = on_report is not None
+    limits = (max_seconds + max_extra_seconds, max_memory_bytes)
+    child = _CONTEXT.Process(target=_child, args=(sender, function, args, limits, reports), daemon=True)
     try:
         child.start()
     except BaseException:
@@ -56,13 +69,24 @@ def run_isolated(function: Callable[..., T], *args: Any, max_seconds: float, max
     finally:
         sender.close()  # our copy: the pipe reports EOF when the child dies
     try:
-        ready = wait([receiver, child.sentinel], timeout=max_seconds)
-        if not ready:
-            raise IsolationTimeout(f"no result within {max_seconds:g} s")
-        try:
-            message: tuple[str, Any] = receiver.recv() if receiver.poll() else ("died", None)
-        except EOFError:
-            message = ("died", None)
+        deadline = time.monotonic() + max_seconds
+        extra_left = max_extra_seconds
+        while True:
+            ready = wait([receiver, child.sentinel], timeout=max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise IsolationTimeout(f"no result within {max_seconds:g} s")
+            try:
+                message: tuple[str, Any] = receiver.recv() if receiver.poll() else ("died", None)
+            except EOFError:
+                message = ("died", None)
+            if message[0] != "report":
+                break
+            payload, extra = message[1], message[2]  # type: ignore[misc]  # a report carries three items
+            granted = min(max(0.0, float(extra)), extra_left)  # the child asks; our own limit decides
+            extra_left -= granted
+            deadline += granted
+            if on_report is not None:
+                on_report(payload)
     finally:
         if child.is_alive():
             child.kill()
@@ -89,14 +113,24 @@ def _describe_exit(code: int | None) -> str:
 
 
 def _child(
-    sender: Connection, function: Callable[..., object], args: tuple[object, ...], seconds: float, memory: int
+    sender: Connection,
+    function: Callable[..., object],
+    args: tuple[object, ...],
+    limits: tuple[float, int],
+    reports: bool,
 ) -> None:
     """Cap the address space, CPU time (a backstop if the parent dies) and core dumps, then run."""
+    seconds, memory = limits
     _limit(resource.RLIMIT_AS, memory)
     _limit(resource.RLIMIT_CPU, math.ceil(seconds) + 5)
     _limit(resource.RLIMIT_CORE, 0)
+
+    def report(payload: object, extra_seconds: float) -> None:
+        sender.send(("report", payload, extra_seconds))
+
     try:
-        message: tuple[str, object] = ("ok", function(*args))
+        result = function(*args, report=report) if reports else function(*args)
+        message: tuple[str, object] = ("ok", result)
     except MemoryError:
         message = ("memory", None)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import tempfile
-from dataclasses import asdict
+import uuid
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,15 +28,32 @@ from services.ingest.domain import (
     TERMINAL,
     Document,
     Status,
+    clean_file_name,
+    clean_title,
     progress_within,
     status_after,
 )
+from services.ingest.extracted import Attachment, ExtractedDocument, PageProgress
 from services.ingest.extraction import ExtractionError, ExtractionLimits, extract_isolated
-from services.ingest.progress import announce, move
+from services.ingest.progress import announce, move, queue_extraction
 from services.ingest.settings import IngestSettings
 
 log = get_logger(__name__)
 WORKING_ORDER = [Status.QUEUED, Status.EXTRACTING, Status.INDEXING, Status.ANALYZING]
+# An e-mail attached to an e-mail attached to an e-mail: its own attachments are named in its text, not made
+# into documents, so a crafted chain of forwards cannot fan out without end.
+MAX_ATTACHMENT_DEPTH = 2
+
+
+@dataclass(frozen=True)
+class _StoredAttachment:
+    """An attachment put in the object store under the id its document will have."""
+
+    id: str
+    file_name: str
+    content_type: str
+    size_bytes: int
+    sha256: str
 
 
 class Pipeline:
@@ -44,7 +65,13 @@ class Pipeline:
         self._sessions = sessions
         self._store = store
         self._settings = settings
-        self._limits = ExtractionLimits()
+        self._limits = ExtractionLimits(
+            ocr_max_pages=settings.ocr_max_pages,
+            ocr_page_seconds=settings.ocr_page_seconds,
+            ocr_languages=settings.ocr_languages,
+            max_attachments=settings.max_attachments,
+            max_attachment_bytes=settings.max_upload_bytes,
+        )
         self._work_dir = settings.data_dir / "work"
         self._work_dir.mkdir(parents=True, exist_ok=True)
 
@@ -56,14 +83,30 @@ class Pipeline:
         claimed = await self._claim(header.organization_id, header.document_id, header.generation)
         if claimed is None:
             return
+        loop = asyncio.get_running_loop()
+        reports: list[Future[None]] = []
+
+        def on_progress(progress: PageProgress) -> None:  # in extraction's thread: the write runs on the loop
+            reports.append(asyncio.run_coroutine_threadsafe(self._extraction_progress(claimed, progress), loop))
+
+        attachments: list[_StoredAttachment] = []
         try:
             with tempfile.TemporaryDirectory(dir=self._work_dir) as work:
                 path = Path(work) / "original"
                 await self._store.download(original_key(claimed.organization_id, claimed.id), str(path))
-                extracted = await asyncio.to_thread(extract_isolated, path, claimed.content_type, self._limits)
-            chunks = chunk_document(extracted)
-            if not chunks:
-                raise ExtractionError("The document contains no extractable text.")
+                try:
+                    extracted = await asyncio.to_thread(
+                        extract_isolated, path, claimed.content_type, self._limits, on_progress
+                    )
+                finally:
+                    for report in reports:  # every page's progress is written before the status moves on
+                        with contextlib.suppress(Exception):
+                            await asyncio.wrap_future(report)
+                chunks = chunk_document(extracted)
+                if not chunks:
+                    raise ExtractionError("The document contains no extractable text.")
+                if extracted.attachments:
+                    attachments = await self._store_attachments(claimed, extracted.attachments)
             artifact = {
                 "text": extracted.text,
                 "page_count": extracted.page_count,
@@ -73,13 +116,77 @@ class Pipeline:
             }
             await self._store.put_json(extracted_key(claimed.organization_id, claimed.id, claimed.generation), artifact)
         except ExtractionError as exc:
+            await self._discard(claimed.organization_id, attachments)
             await self.fail(claimed.organization_id, claimed.id, claimed.generation, exc.reason)
             return
         except ObjectMissing:
+            await self._discard(claimed.organization_id, attachments)
             reason = "The uploaded file is missing from storage; upload it again."
             await self.fail(claimed.organization_id, claimed.id, claimed.generation, reason)
             return
-        await self._finish_extraction(claimed, text=extracted.text, page_count=extracted.page_count, chunks=len(chunks))
+        await self._finish_extraction(claimed, extracted, chunks=len(chunks), attachments=attachments)
+
+    async def _extraction_progress(self, claimed: Document, progress: PageProgress) -> None:
+        """One more page read by OCR: progress within EXTRACTING, and the lease renewed for the pages to come."""
+        async with tenant_transaction(self._sessions, claimed.organization_id) as session:
+            document = await repo.get_document(
+                session, organization_id=claimed.organization_id, document_id=claimed.id, for_update=True
+            )
+            if (
+                document is None
+                or document.generation != claimed.generation
+                or document.status is not Status.EXTRACTING
+            ):
+                return
+            done, total = progress.done, max(progress.total, 1)
+            message = f"Reading page {done + 1} of {total} with OCR" if done < total else "Read every page with OCR"
+            await move(
+                session,
+                document,
+                status=Status.EXTRACTING,
+                progress=progress_within(Status.EXTRACTING, done / total),
+                message=message,
+                lease_expires_at=datetime.now(UTC) + timedelta(seconds=self._settings.extraction_lease_s),
+            )
+
+    async def _store_attachments(self, email: Document, found: list[Attachment]) -> list[_StoredAttachment]:
+        """Put each attachment in the object store under a new document id; none past the depth limit."""
+        depth, parent = 0, email.attached_to_id
+        while parent is not None and depth < MAX_ATTACHMENT_DEPTH:
+            depth += 1
+            async with tenant_transaction(self._sessions, email.organization_id) as session:
+                above = await repo.get_document(session, organization_id=email.organization_id, document_id=parent)
+            parent = above.attached_to_id if above is not None else None
+        if depth >= MAX_ATTACHMENT_DEPTH:
+            log.info("attachments_not_made", document_id=email.id, depth=depth, count=len(found))
+            return []
+        stored: list[_StoredAttachment] = []
+        try:
+            for attachment in found:
+                path = Path(attachment.path)
+                document_id = str(uuid.uuid4())
+                digest = await asyncio.to_thread(_sha256, path)
+                await self._store.put_path(
+                    original_key(email.organization_id, document_id), str(path), attachment.content_type
+                )
+                stored.append(
+                    _StoredAttachment(
+                        document_id,
+                        clean_file_name(attachment.file_name),
+                        attachment.content_type,
+                        attachment.size_bytes,
+                        digest,
+                    )
+                )
+        except BaseException:
+            await self._discard(email.organization_id, stored)
+            raise
+        return stored
+
+    async def _discard(self, organization_id: str, attachments: list[_StoredAttachment]) -> None:
+        for attachment in attachments:
+            with contextlib.suppress(Exception):
+                await self._store.delete_prefix(document_prefix(organization_id, attachment.id))
 
     async def _claim(self, organization_id: str, document_id: str, generation: int) -> Document | None:
         now = datetime.now(UTC)
@@ -113,44 +220,111 @@ class Pipeline:
             )
             return await repo.get_document(session, organization_id=organization_id, document_id=document_id)
 
-    async def _finish_extraction(self, claimed: Document, *, text: str, page_count: int | None, chunks: int) -> None:
-        async with tenant_transaction(self._sessions, claimed.organization_id) as session:
-            document = await repo.get_document(
-                session, organization_id=claimed.organization_id, document_id=claimed.id, for_update=True
-            )
-            if (
-                document is None
-                or document.generation != claimed.generation
-                or document.status is not Status.EXTRACTING
-            ):
-                return
-            await repo.save_text(
-                session,
-                organization_id=document.organization_id,
-                document_id=document.id,
-                generation=document.generation,
-                text=text,
-            )
-            following = status_after(Status.EXTRACTING, self._settings.pipeline_stages)
-            await move(
-                session,
-                document,
-                status=following,
-                progress=PROGRESS_AT[following],
-                message=STATUS_MESSAGES[following],
-                page_count=page_count,
-                lease_expires_at=None,
-            )
-            header = new_header(
-                organization_id=document.organization_id, document_id=document.id, generation=document.generation
-            )
-            event = documents_pb2.DocumentExtracted(
-                header=header, chunk_count=chunks, text_chars=len(text), page_count=page_count
-            )
-            await announce(
-                session, document.organization_id, DOCUMENT_EXTRACTED, event.SerializeToString(), header.event_id
-            )
+    async def _finish_extraction(
+        self, claimed: Document, extracted: ExtractedDocument, *, chunks: int, attachments: list[_StoredAttachment]
+    ) -> None:
+        text, page_count = extracted.text, extracted.page_count
+        unused = list(attachments)
+        try:
+            async with tenant_transaction(self._sessions, claimed.organization_id) as session:
+                document = await repo.get_document(
+                    session, organization_id=claimed.organization_id, document_id=claimed.id, for_update=True
+                )
+                if (
+                    document is None
+                    or document.generation != claimed.generation
+                    or document.status is not Status.EXTRACTING
+                ):
+                    return
+                await self._record_extraction(session, document, text=text, page_count=page_count, chunks=chunks)
+                if extracted.email is not None:
+                    headers = asdict(extracted.email)
+                    headers.pop("written_date", None)
+                    headers["to"], headers["cc"] = list(extracted.email.to), list(extracted.email.cc)
+                    await repo.update_document(
+                        session,
+                        organization_id=document.organization_id,
+                        document_id=document.id,
+                        email_headers=headers,
+                    )
+                made = await self._record_attachments(session, document, attachments)
+                unused = [a for a in attachments if a.id not in made]
+        finally:
+            await self._discard(claimed.organization_id, unused)
         log.info("document_extracted", document_id=claimed.id, chunks=chunks, pages=page_count)
+
+    async def _record_attachments(
+        self, session: AsyncSession, email: Document, attachments: list[_StoredAttachment]
+    ) -> set[str]:
+        """A queued document per attachment not already made from this e-mail (by name and content); their ids."""
+        if not attachments:
+            return set()
+        known = await repo.attachment_keys(session, organization_id=email.organization_id, document_id=email.id)
+        made: set[str] = set()
+        now = datetime.now(UTC)
+        for attachment in attachments:
+            if (attachment.file_name, attachment.sha256) in known:
+                continue  # a re-extraction of the e-mail: the attachment is a document already
+            known.add((attachment.file_name, attachment.sha256))
+            await repo.insert_document(
+                session,
+                id=attachment.id,
+                organization_id=email.organization_id,
+                generation=1,
+                title=clean_title(None, attachment.file_name),
+                file_name=attachment.file_name,
+                content_type=attachment.content_type,
+                size_bytes=attachment.size_bytes,
+                sha256=attachment.sha256,
+                object_key=original_key(email.organization_id, attachment.id),
+                status=Status.QUEUED.value,
+                progress=0,
+                progress_message=STATUS_MESSAGES[Status.QUEUED],
+                uploaded_by=email.uploaded_by,
+                created_at=now,
+                updated_at=now,
+                attempts=0,
+                attached_to_id=email.id,
+            )
+            document = await repo.get_document(
+                session, organization_id=email.organization_id, document_id=attachment.id, for_update=True
+            )
+            assert document is not None
+            await queue_extraction(session, document, generation=1)
+            made.add(attachment.id)
+        log.info("attachments_made", document_id=email.id, count=len(made))
+        return made
+
+    async def _record_extraction(
+        self, session: AsyncSession, document: Document, *, text: str, page_count: int | None, chunks: int
+    ) -> None:
+        """Save the text, move the document to its next status, and announce DocumentExtracted."""
+        await repo.save_text(
+            session,
+            organization_id=document.organization_id,
+            document_id=document.id,
+            generation=document.generation,
+            text=text,
+        )
+        following = status_after(Status.EXTRACTING, self._settings.pipeline_stages)
+        await move(
+            session,
+            document,
+            status=following,
+            progress=PROGRESS_AT[following],
+            message=STATUS_MESSAGES[following],
+            page_count=page_count,
+            lease_expires_at=None,
+        )
+        header = new_header(
+            organization_id=document.organization_id, document_id=document.id, generation=document.generation
+        )
+        event = documents_pb2.DocumentExtracted(
+            header=header, chunk_count=chunks, text_chars=len(text), page_count=page_count
+        )
+        await announce(
+            session, document.organization_id, DOCUMENT_EXTRACTED, event.SerializeToString(), header.event_id
+        )
 
     # -- later stages report back ----------------------------------------------------------------
 
@@ -270,3 +444,7 @@ class Pipeline:
         )
         await announce(session, document.organization_id, DOCUMENT_UPLOADED, event.SerializeToString(), header.event_id)
         log.info("extraction_requeued", document_id=document.id, attempts=document.attempts)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -10,11 +10,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.events.v1 import documents_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.events import new_header
+from services.common.object_store import original_key
 from services.common.outbox import enqueue
-from services.common.subjects import progress_subject
+from services.common.subjects import DOCUMENT_UPLOADED, progress_subject
 from services.ingest import repository as repo
 from services.ingest import tables
-from services.ingest.domain import Document, Status
+from services.ingest.domain import PROGRESS_AT, STATUS_MESSAGES, Document, Status
 
 
 def progress_event(
@@ -80,3 +82,26 @@ async def announce(session: AsyncSession, organization_id: str, subject: str, pa
     await enqueue(
         session, tables.outbox, organization_id=organization_id, subject=subject, payload=payload, event_id=event_id
     )
+
+
+async def queue_extraction(session: AsyncSession, document: Document, *, generation: int) -> None:
+    """Announce QUEUED and the DocumentUploaded event that starts extraction."""
+    await move(
+        session,
+        document,
+        status=Status.QUEUED,
+        progress=PROGRESS_AT[Status.QUEUED],
+        message=STATUS_MESSAGES[Status.QUEUED],
+        generation=generation,
+        attempts=0,
+        lease_expires_at=None,
+        page_count=None,
+    )
+    header = new_header(organization_id=document.organization_id, document_id=document.id, generation=generation)
+    event = documents_pb2.DocumentUploaded(
+        header=header,
+        object_key=original_key(document.organization_id, document.id),
+        content_type=document.content_type,
+        size_bytes=document.size_bytes,
+    )
+    await announce(session, document.organization_id, DOCUMENT_UPLOADED, event.SerializeToString(), header.event_id)

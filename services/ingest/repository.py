@@ -38,6 +38,8 @@ def _to_document(row: Any) -> Document:
         attempts=r["attempts"],
         lease_expires_at=r["lease_expires_at"],
         replaces_id=str(r["replaces_id"]) if r["replaces_id"] else None,
+        attached_to_id=str(r["attached_to_id"]) if r["attached_to_id"] else None,
+        email_headers=r["email_headers"],
     )
 
 
@@ -144,3 +146,24 @@ async def overdue_documents(session: AsyncSession, *, now: datetime, stage_deadl
         .limit(100)
     )
     return [(str(r.organization_id), str(r.id)) for r in rows]
+
+
+async def attachments_of(session: AsyncSession, *, organization_id: str, document_id: str) -> list[Document]:
+    """The live documents that came attached to `document_id`, in the order they were attached."""
+    rows = await session.execute(
+        select(d)
+        .where(d.c.organization_id == organization_id, d.c.attached_to_id == document_id, _live)
+        .order_by(d.c.created_at, d.c.file_name, d.c.id)
+    )
+    return [_to_document(r) for r in rows]
+
+
+async def attachment_keys(session: AsyncSession, *, organization_id: str, document_id: str) -> set[tuple[str, str]]:
+    """(file name, sha256) of every attachment ever made from `document_id`, deleted or not: a re-extraction of the
+    e-mail does not make them again."""
+    rows = await session.execute(
+        select(d.c.file_name, d.c.sha256).where(
+            d.c.organization_id == organization_id, d.c.attached_to_id == document_id
+        )
+    )
+    return {(r.file_name, r.sha256) for r in rows}

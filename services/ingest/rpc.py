@@ -54,6 +54,16 @@ def document_to_proto(document: Document) -> ingest_pb2.Document:
         message.page_count = document.page_count
     if document.replaces_id is not None:
         message.replaces_id = document.replaces_id
+    if document.attached_to_id is not None:
+        message.attached_to_id = document.attached_to_id
+    if document.email_headers is not None:
+        headers = document.email_headers
+        message.email.sender = str(headers.get("sender") or "")
+        message.email.to.extend(str(a) for a in headers.get("to") or [])
+        message.email.cc.extend(str(a) for a in headers.get("cc") or [])
+        message.email.subject = str(headers.get("subject") or "")
+        if headers.get("date"):
+            message.email.date.CopyFrom(_timestamp(datetime.fromisoformat(str(headers["date"]))))
     return message
 
 
@@ -145,3 +155,9 @@ class IngestRpc(ingest_pb2_grpc.IngestServiceServicer):  # type: ignore[misc]
     ) -> ingest_pb2.DeleteDocumentResponse:
         deleted = await self._handlers.delete(caller=require_identity(), document_id=request.document_id)
         return ingest_pb2.DeleteDocumentResponse(deleted=deleted)
+
+    async def ListAttachments(
+        self, request: ingest_pb2.ListAttachmentsRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.ListAttachmentsResponse:
+        documents = await self._handlers.attachments(caller=require_identity(), document_id=request.document_id)
+        return ingest_pb2.ListAttachmentsResponse(documents=[document_to_proto(d) for d in documents])

@@ -22,3 +22,12 @@ class IngestSettings(ServiceSettings, StorageSettings, TenancyPeer):
     stage_timeout_s: int = 900
     reaper_interval_s: float = 5.0
     download_url_ttl_s: int = 300
+
+    # OCR of scanned pages and images: more pages than this fail the document with that reason; each page may take
+    # ocr_page_seconds on top of the extraction's own time limit. Languages are Tesseract's ("eng", "eng+deu"),
+    # each needing its model installed (the tessdata.fast-* wheels).
+    ocr_max_pages: int = 100
+    ocr_page_seconds: float = 30.0
+    ocr_languages: str = "eng"
+    # An e-mail's attachments of accepted types become documents of their own; more than this are named, not read.
+    max_attachments: int = 20

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.common.outbox import outbox_table
 
@@ -34,6 +34,8 @@ documents = Table(
     Column("lease_expires_at", DateTime(timezone=True)),
     Column("deleted_at", DateTime(timezone=True)),
     Column("replaces_id", UUID(as_uuid=False)),
+    Column("attached_to_id", UUID(as_uuid=False)),  # the e-mail this document was attached to
+    Column("email_headers", JSONB),  # an e-mail's sender, recipients, date and subject
 )
 
 document_texts = Table(

@@ -3,65 +3,32 @@
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from services.ingest.extracted import (
-    MB,
-    Deadline,
-    ExtractedDocument,
-    ExtractionError,
-    ExtractionLimits,
-    TextBuilder,
-    human_size,
-)
+from services.ingest.archives import check_archive
+from services.ingest.extracted import Deadline, ExtractedDocument, ExtractionError, ExtractionLimits, TextBuilder
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _HEADING_STYLE = re.compile(r"heading\s*(\d)$", re.I)
-# Below this size a member cannot hurt whatever its ratio; small, repetitive XML parts compress very well.
-_RATIO_FLOOR = 1 * MB
 
 
-def check_archive(path: Path, limits: ExtractionLimits) -> None:
-    """Refuse a ZIP that would expand past the limits, from its directory, before anything is decompressed."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
-        raise ExtractionError(
-            "The file is damaged or truncated, or not a DOCX (an old .doc cannot be read; save it as .docx)."
-        ) from exc
-    if not any(member.filename == "word/document.xml" for member in members):
-        raise ExtractionError("The file is not a Word document: the archive has no word/document.xml.")
-    if len(members) > limits.max_zip_members:
-        raise ExtractionError(
-            f"The DOCX holds {len(members):,} parts, over the {limits.max_zip_members:,}-part limit "
-            "(possible zip bomb)."
-        )
-    # The declared sizes bound what python-docx can get: zipfile stops a member at its declared size and then
-    # fails its CRC check, so an archive that understates sizes reads as damaged, never as a bigger payload.
-    total = sum(member.file_size for member in members)
-    if total > limits.max_uncompressed_bytes:
-        raise ExtractionError(
-            f"The DOCX expands to {human_size(total)} when unpacked, over the "
-            f"{human_size(limits.max_uncompressed_bytes)} limit (possible zip bomb)."
-        )
-    for member in members:
-        if member.file_size <= _RATIO_FLOOR:
-            continue
-        ratio = member.file_size / max(member.compress_size, 1)
-        if ratio > limits.max_compression_ratio:
-            raise ExtractionError(
-                f"The DOCX part {member.filename} is compressed {ratio:,.0f}:1, over the "
-                f"{limits.max_compression_ratio}:1 limit (possible zip bomb)."
-            )
+def check_docx(path: Path, limits: ExtractionLimits) -> None:
+    """Refuse a DOCX that is not one, or that would expand past the limits, before anything is decompressed."""
+    check_archive(
+        path,
+        limits,
+        label="DOCX",
+        body="word/document.xml",
+        unreadable="The file is damaged or truncated, or not a DOCX (an old .doc cannot be read; save it as .docx).",
+        missing="The file is not a Word document: the archive has no word/document.xml.",
+    )
 
 
 def read_docx(path: Path, limits: ExtractionLimits, deadline: Deadline) -> ExtractedDocument:
     """Paragraphs and tables interleaved as the body holds them; headings from Title/Heading N styles."""
-    check_archive(path, limits)
+    check_docx(path, limits)
     from docx import Document
 
     try:

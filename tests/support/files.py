@@ -89,4 +89,4 @@ HTML = """<!doctype html><html><head><title>Status</title><style>body{color:red}
 
 NON_ASCII = "Überprüfung des Budgets: 1.200 € für Café-Workshop, Straße 5, naïve résumé"
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 64
+GIF = b"GIF89a\x01\x00\x01\x00" + b"\x00" * 64  # an image type that is not read

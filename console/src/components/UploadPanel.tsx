@@ -100,13 +100,16 @@ export function UploadPanel({
           class="visually-hidden"
           tabIndex={-1}
           aria-label="Files to upload"
-          accept=".pdf,.docx,.md,.markdown,.txt,.html,.htm,.vtt,.srt,application/pdf,text/*"
+          accept=".pdf,.docx,.xlsx,.xlsm,.pptx,.eml,.msg,.png,.jpg,.jpeg,.tif,.tiff,.md,.markdown,.txt,.html,.htm,.vtt,.srt,application/pdf,image/png,image/jpeg,image/tiff,message/rfc822,text/*"
           onChange={(event) => {
             add(event.currentTarget.files);
             event.currentTarget.value = "";
           }}
         />
-        <p class="hint">PDF, Word (.docx), Markdown, HTML or plain text. Several at once is fine.</p>
+        <p class="hint">
+          PDF (scans too), Word, Excel, PowerPoint, e-mail (.eml, .msg), images, Markdown, HTML, text or transcripts.
+          Several at once is fine.
+        </p>
       </div>
       {items.length > 0 ? (
         <>

@@ -182,3 +182,198 @@ def plain_zip() -> bytes:
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("notes.txt", "just a zip")
     return out.getvalue()
+
+
+RAID_ROWS: list[tuple[str, ...]] = [
+    ("ID", "Risk", "Owner", "Severity", "Mitigation", "Due"),
+    (
+        "R-01",
+        "Payment provider may slip the API release",
+        "Priya Shah",
+        "High",
+        "Weekly call with the vendor",
+        "2024-05-01",
+    ),
+    ("R-02", "Key DBA may leave before the migration", "Tom Becker", "Medium", "Pair Lena with the DBA", "2024-05-15"),
+]
+ACTION_ROWS: list[tuple[str, ...]] = [
+    ("Action", "Owner", "Due", "Status"),
+    ("Send the revised cutover plan to the steering group", "Lena Ortiz", "2024-04-26", "Open"),
+    ("Book the rehearsal window with hosting", "Tom Becker", "2024-05-03", "Open"),
+]
+
+
+def xlsx(*, hidden_sheet: bool = True, macros: bool = False) -> bytes:
+    """A RAID workbook: a title row over a risk table, an action log starting at B2, a hidden lookup sheet."""
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    risks = workbook.active
+    risks.title = "Risks"
+    risks.append(["Project Atlas RAID log"])
+    for row in RAID_ROWS:
+        values: list[object] = [*row]
+        if values[-1] != "Due":
+            values[-1] = dt.datetime.fromisoformat(str(values[-1]))
+        risks.append(values)
+    actions = workbook.create_sheet("Actions")
+    for number, row in enumerate(ACTION_ROWS, start=2):
+        for column, value in enumerate(row, start=2):
+            cell = actions.cell(row=number, column=column, value=value)
+            if column == 4 and number > 2:
+                cell.value = dt.date.fromisoformat(str(value))
+    actions.cell(row=6, column=2, value="Budget used")
+    actions.cell(row=6, column=3, value=0.625).number_format = "0.0%"
+    if hidden_sheet:
+        lookups = workbook.create_sheet("Lookups")
+        lookups.append(["Secret lookup values"])
+        lookups.sheet_state = "hidden"
+    out = io.BytesIO()
+    workbook.save(out)
+    data = out.getvalue()
+    if macros:
+        data = _with_part(data, "xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 not really VBA")
+    return data
+
+
+def _with_part(data: bytes, name: str, content: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item))
+        target.writestr(name, content)
+    return out.getvalue()
+
+
+def _retyped(data: bytes, old: str, new: str) -> bytes:
+    """The package with its main part's declared content type replaced (an .xlsm or .pptm from an .xlsx, .pptx)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "[Content_Types].xml":
+                content = content.replace(old.encode(), new.encode())
+            target.writestr(item, content)
+    return out.getvalue()
+
+
+def xlsm() -> bytes:
+    """A macro-enabled workbook: read as data, its macros never loaded."""
+    data = _retyped(
+        xlsx(hidden_sheet=False),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+        "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    )
+    return _with_part(data, "xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 not really VBA")
+
+
+def pptx() -> bytes:
+    """A steering-committee deck: a title slide, a bulleted slide with notes, a slide with a table."""
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    title = deck.slides.add_slide(deck.slide_layouts[0])
+    title.shapes.title.text = "Atlas steering committee"
+    title.placeholders[1].text = "March 2024"
+    bullets = deck.slides.add_slide(deck.slide_layouts[1])
+    bullets.shapes.title.text = "Decisions"
+    body = bullets.placeholders[1].text_frame
+    body.text = "Go-live moves to 3 June"
+    body.add_paragraph().text = "Budget increase of 40k approved"
+    bullets.notes_slide.notes_text_frame.text = "Priya will tell the vendor about the new date by Friday."
+    table_slide = deck.slides.add_slide(deck.slide_layouts[5])
+    table_slide.shapes.title.text = "Actions"
+    rows = ACTION_ROWS[:3]
+    shape = table_slide.shapes.add_table(len(rows), 3, Inches(0.5), Inches(1.5), Inches(9), Inches(1.5))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row[:3]):
+            shape.table.cell(r, c).text = value
+    out = io.BytesIO()
+    deck.save(out)
+    return out.getvalue()
+
+
+def pptm() -> bytes:
+    return _retyped(
+        pptx(),
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+        "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml",
+    )
+
+
+def eml(*, attachments: list[tuple[str, str, bytes]] | None = None, html: bool = False) -> bytes:
+    """A message with a plain (or HTML) body, an inline logo, and the given (name, MIME type, bytes) attachments."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Priya Shah <priya@atlas.example>"
+    message["To"] = "Tom Becker <tom@atlas.example>, Lena Ortiz <lena@atlas.example>"
+    message["Cc"] = "pmo@atlas.example"
+    message["Subject"] = "Atlas: cutover plan"
+    message["Date"] = "Tue, 12 Mar 2024 09:30:00 +0100"
+    message["Message-ID"] = "<cutover-1@atlas.example>"
+    body = "Hi all,\n\nTom will send the rollback plan by Friday.\n\nRisk: the vendor may slip the API release.\n"
+    message.set_content(body)
+    if html:
+        message.add_alternative(
+            "<html><body><p>Hi all,</p><p>Tom will send the rollback plan by Friday.</p>"
+            '<img src="cid:logo@atlas"></body></html>',
+            subtype="html",
+        )
+        html_part = message.get_body(preferencelist=("html",))
+        assert html_part is not None
+        html_part.add_related(PNG_LOGO, maintype="image", subtype="png", cid="<logo@atlas>")
+    for name, mime, data in attachments or []:
+        maintype, subtype = mime.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()
+
+
+PNG_LOGO = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 40
+
+
+def scanned_page(lines: list[str], *, image_format: str = "PNG", dpi: int = 200) -> bytes:
+    """A page of typed text as a scanner would deliver it: a grey image, no text layer."""
+    import pypdfium2
+
+    rendered = pypdfium2.PdfDocument(pdf([lines]))[0].render(scale=dpi / 72, grayscale=True).to_pil()
+    out = io.BytesIO()
+    rendered.save(out, format=image_format, dpi=(dpi, dpi))
+    return out.getvalue()
+
+
+def scanned_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF of page images only (as a scanner makes them), from typed lines."""
+    from PIL import Image
+
+    images = [Image.open(io.BytesIO(scanned_page(lines))) for lines in pages]
+    out = io.BytesIO()
+    images[0].save(out, format="PDF", save_all=True, append_images=images[1:], resolution=200)
+    return out.getvalue()
+
+
+def outlook_msg() -> bytes:
+    """An Outlook message with a To and a Cc recipient and the RAID workbook attached."""
+    import datetime as dt
+
+    from services.ingest.tests.outlook_msg import Recipient, outlook_message
+
+    return outlook_message(
+        subject="Atlas cutover plan",
+        sender_name="Priya Shah",
+        sender_address="priya@atlas.example",
+        recipients=[Recipient("Tom Becker", "tom@atlas.example"), Recipient("Lena Ortiz", "lena@atlas.example", 2)],
+        body="Hi all,\n\nTom will send the rollback plan by Friday.\n\nRisk: the vendor may slip the API release.\n",
+        sent=dt.datetime(2024, 3, 12, 9, 30, tzinfo=dt.UTC),
+        attachments=[("raid.xlsx", xlsx())],
+    )
+
+
+def old_word_document() -> bytes:
+    """An OLE2 file with a WordDocument stream, as Word 97-2003 saves a .doc."""
+    from services.ingest.tests.outlook_msg import compound_file
+
+    return compound_file({"WordDocument": b"\xec\xa5" + b"\x00" * 600, "1Table": b"\x00" * 100})

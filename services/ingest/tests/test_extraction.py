@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.ingest.extraction import ExtractedDocument, ExtractionError, ExtractionLimits, extract
-from services.ingest.media_types import DOCX, HTML, MARKDOWN, PDF, TEXT
+from services.ingest.media_types import DOCX, EML, HTML, JPEG, MARKDOWN, MSG, PDF, PNG, PPTX, TEXT, TIFF, XLSM, XLSX
 from services.ingest.tests import samples
 
 LIMITS = ExtractionLimits()
@@ -150,14 +150,22 @@ def test_an_archive_that_understates_its_sizes_reads_as_damaged(tmp_path: Path) 
     [
         ("locked.pdf", samples.encrypted_pdf(user_password=samples.PDF_PASSWORD), PDF, "The PDF is password-protected"),
         ("cut.pdf", samples.pdf([["Truncated"]] * 3)[:400], PDF, "The file is damaged or truncated: "),
-        ("scan.pdf", samples.image_only_pdf(), PDF, "it may be scanned images; OCR is not supported"),
+        ("scan.pdf", samples.image_only_pdf(), PDF, "no extractable text, not even by OCR of its pages"),
         ("empty.pdf", b"", PDF, "The file is empty."),
         ("blank.txt", b"   \n\n \t ", TEXT, "The document contains no extractable text."),
         ("cut.docx", samples.docx()[:3000], DOCX, "The file is damaged or truncated, or not a DOCX"),
         ("other.docx", samples.plain_zip(), DOCX, "The file is not a Word document"),
         ("macros.docm", samples.macro_enabled_docx(), DOCX, "macro-enabled document or template, not a .docx"),
         ("legacy.doc", samples.OLE_DOC, DOCX, "an old .doc cannot be read; save it as .docx"),
-        ("image.png", samples.PNG, "image/png", "Files of type image/png are not supported."),
+        ("image.png", samples.PNG, PNG, "The image is damaged or truncated"),
+        ("blank.png", samples.scanned_page([]), PNG, "OCR found no text in the image."),
+        ("cut.xlsx", samples.xlsx()[:3000], XLSX, "The file is damaged or truncated, or not an Excel workbook"),
+        ("other.xlsx", samples.plain_zip(), XLSX, "The file is not an Excel workbook"),
+        ("cut.pptx", samples.pptx()[:3000], PPTX, "not a PowerPoint presentation"),
+        ("other.pptx", samples.docx(), PPTX, "The file is not a PowerPoint presentation"),
+        ("cut.msg", samples.outlook_msg()[:1500], MSG, "not an Outlook message"),
+        ("other.msg", samples.OLE_DOC, MSG, "not an Outlook message"),
+        ("video.exe", samples.ELF, "application/x-executable", "Files of type application/x-executable"),
     ],
 )
 def test_bad_files_raise_a_readable_reason(
@@ -186,3 +194,145 @@ def test_a_text_file_over_the_size_limit_is_not_read(tmp_path: Path) -> None:
     path = _file(tmp_path, "huge.html", b"<p>x</p>" * 10_000)
     with pytest.raises(ExtractionError, match=r"The file is 78 KB, over the 10 KB limit\."):
         extract(path, HTML, ExtractionLimits(max_uncompressed_bytes=10 * 1024))
+
+
+def test_a_scanned_pdf_is_read_by_ocr_page_by_page_with_progress(tmp_path: Path) -> None:
+    pages = [["Steering minutes: the budget was approved."], ["Risk: the vendor may slip the March release."]]
+    heard: list[tuple[int, int, float]] = []
+    document = extract(
+        _file(tmp_path, "scan.pdf", samples.scanned_pdf(pages)),
+        PDF,
+        LIMITS,
+        report=lambda progress, extra: heard.append((progress.done, progress.total, extra)),
+    )
+    assert document.page_count == 2 and [p.page for p in document.pages] == [1, 2]
+    assert "the budget was approved" in document.text[document.pages[0].start : document.pages[0].end]
+    assert "vendor may slip the March release" in document.text[document.pages[1].start : document.pages[1].end]
+    # Each page claims its time allowance before it is read; the last report says all pages are done.
+    assert heard == [(0, 2, LIMITS.ocr_page_seconds), (1, 2, LIMITS.ocr_page_seconds), (2, 2, 0.0)]
+
+
+def test_a_pdf_with_text_is_not_read_by_ocr(tmp_path: Path) -> None:
+    heard: list[object] = []
+    document = extract(
+        _file(tmp_path, "a.pdf", samples.pdf([["Typed text."]])), PDF, LIMITS, report=lambda *a: heard.append(a)
+    )
+    assert document.text == "Typed text." and heard == []
+
+
+def test_too_many_scanned_pages_fail_with_the_ocr_limit(tmp_path: Path) -> None:
+    path = _file(tmp_path, "scan.pdf", samples.scanned_pdf([["one"], ["two"], ["three"]]))
+    with pytest.raises(ExtractionError) as failure:
+        extract(path, PDF, ExtractionLimits(ocr_max_pages=2))
+    assert failure.value.reason == "The PDF has 3 pages without a text layer, over the 2-page OCR limit."
+
+
+def test_a_missing_ocr_language_is_a_clear_reason_not_a_stuck_document(tmp_path: Path) -> None:
+    path = _file(tmp_path, "scan.png", samples.scanned_page(["Minutes"]))
+    with pytest.raises(ExtractionError) as failure:
+        extract(path, PNG, ExtractionLimits(ocr_languages="xyz"))
+    assert failure.value.reason == (
+        "The document needs OCR, but the OCR language data for 'xyz' is not installed on this server."
+    )
+
+
+@pytest.mark.parametrize(("image_format", "media_type"), [("PNG", PNG), ("JPEG", JPEG), ("TIFF", TIFF)])
+def test_images_are_read_by_ocr(tmp_path: Path, image_format: str, media_type: str) -> None:
+    data = samples.scanned_page(["Tom will order the replacement pumps by Friday."], image_format=image_format)
+    document = extract(_file(tmp_path, "scan", data), media_type, LIMITS)
+    assert document.text == "Tom will order the replacement pumps by Friday."
+    assert document.page_count == 1
+
+
+def test_an_image_over_the_pixel_limit_is_refused_before_it_is_decoded(tmp_path: Path) -> None:
+    path = _file(tmp_path, "scan.png", samples.scanned_page(["Minutes"]))
+    with pytest.raises(ExtractionError, match=r"over the 1,000-pixel limit\."):
+        extract(path, PNG, ExtractionLimits(max_image_pixels=1000))
+
+
+@pytest.mark.parametrize("media_type", [XLSX, XLSM])
+def test_a_workbook_keeps_each_visible_sheet_as_a_section_and_its_tables_with_their_headers(
+    tmp_path: Path, media_type: str
+) -> None:
+    data = samples.xlsx() if media_type == XLSX else samples.xlsm()
+    document = extract(_file(tmp_path, "raid", data), media_type, LIMITS)
+    assert _headings(document) == [(1, "Risks"), (1, "Actions")]
+    assert document.page_count == 2 and [p.page for p in document.pages] == [1, 2]
+    risks = document.text[document.pages[0].start : document.pages[0].end]
+    assert risks.startswith("Risks\n\nProject Atlas RAID log\n\n| ID | Risk | Owner | Severity | Mitigation | Due |\n")
+    row = (
+        "| R-01 | Payment provider may slip the API release | Priya Shah | High | Weekly call with the vendor "
+        "| 2024-05-01 |"
+    )
+    assert row in risks
+    actions = document.text[document.pages[1].start : document.pages[1].end]
+    # The table starts at B2: the empty column A is not a column of the table.
+    assert "| Action | Owner | Due | Status |" in actions
+    assert "| Book the rehearsal window with hosting | Tom Becker | 2024-05-03 | Open |" in actions
+    assert "Budget used: 62.5%" in actions
+    assert "Secret lookup values" not in document.text  # a hidden sheet is not what the user sees
+
+
+def test_a_workbook_over_its_limits_fails_with_a_reason(tmp_path: Path) -> None:
+    path = _file(tmp_path, "raid.xlsx", samples.xlsx())
+    with pytest.raises(ExtractionError, match=r"The workbook has 2 sheets, over the 1-sheet limit\."):
+        extract(path, XLSX, ExtractionLimits(max_sheets=1))
+    with pytest.raises(ExtractionError, match=r"more than 10 filled cells"):
+        extract(path, XLSX, ExtractionLimits(max_cells=10))
+
+
+def test_a_deck_keeps_slide_numbers_titles_tables_and_speaker_notes(tmp_path: Path) -> None:
+    document = extract(_file(tmp_path, "deck", samples.pptx()), PPTX, LIMITS)
+    assert document.page_count == 3 and [p.page for p in document.pages] == [1, 2, 3]
+    assert _headings(document) == [(1, "Atlas steering committee"), (1, "Decisions"), (1, "Actions")]
+    second = document.text[document.pages[1].start : document.pages[1].end]
+    assert "- Go-live moves to 3 June\n- Budget increase of 40k approved" in second
+    assert "Speaker notes: Priya will tell the vendor about the new date by Friday." in second
+    third = document.text[document.pages[2].start : document.pages[2].end]
+    assert "| Action | Owner | Due |" in third
+    assert "| Book the rehearsal window with hosting | Tom Becker | 2024-05-03 |" in third
+
+
+def test_too_many_slides_fail_with_the_page_limit(tmp_path: Path) -> None:
+    with pytest.raises(ExtractionError, match=r"The presentation has 3 slides, over the 2-slide limit\."):
+        extract(_file(tmp_path, "deck", samples.pptx()), PPTX, ExtractionLimits(max_pages=2))
+
+
+@pytest.mark.parametrize("html", [False, True])
+def test_an_eml_keeps_its_headers_body_and_attachments(tmp_path: Path, html: bool) -> None:
+    plan = samples.pdf([["Cutover plan: rehearsal on 20 April."]])
+    data = samples.eml(
+        attachments=[("plan.pdf", "application/pdf", plan), ("tool.exe", "application/octet-stream", samples.ELF)],
+        html=html,
+    )
+    document = extract(_file(tmp_path, "original", data), EML, LIMITS)
+    assert _headings(document) == [(1, "Atlas: cutover plan")]
+    assert "From: Priya Shah <priya@atlas.example>" in document.text
+    assert "To: Tom Becker <tom@atlas.example>, Lena Ortiz <lena@atlas.example>" in document.text
+    assert "Date: Tuesday, 12 March 2024, 08:30 UTC" in document.text
+    assert "Tom will send the rollback plan by Friday." in document.text
+    assert "Attachment tool.exe was not read: its type is not one this service reads." in document.text
+    assert document.email is not None and document.email.date == "2024-03-12T08:30:00+00:00"
+    assert document.email.cc == ("pmo@atlas.example",)
+    # The inline logo of the HTML version is part of the body, not an attachment.
+    assert [(a.file_name, a.content_type) for a in document.attachments] == [("plan.pdf", PDF)]
+    assert Path(document.attachments[0].path).read_bytes() == plan
+
+
+def test_an_outlook_message_keeps_its_headers_body_and_attachments(tmp_path: Path) -> None:
+    document = extract(_file(tmp_path, "original", samples.outlook_msg()), MSG, LIMITS)
+    assert _headings(document) == [(1, "Atlas cutover plan")]
+    assert "From: Priya Shah <priya@atlas.example>" in document.text
+    assert "Cc: Lena Ortiz <lena@atlas.example>" in document.text
+    assert "Date: Tuesday, 12 March 2024, 09:30 UTC" in document.text
+    assert "Tom will send the rollback plan by Friday." in document.text
+    assert document.email is not None and document.email.to == ("Tom Becker <tom@atlas.example>",)
+    assert [(a.file_name, a.content_type) for a in document.attachments] == [("raid.xlsx", XLSX)]
+
+
+def test_attachments_past_the_limit_are_named_not_read(tmp_path: Path) -> None:
+    parts = [(f"notes-{n}.txt", "text/plain", f"Note {n}: status is green.".encode()) for n in range(3)]
+    path = _file(tmp_path, "original", samples.eml(attachments=parts))
+    document = extract(path, EML, ExtractionLimits(max_attachments=2))
+    assert [a.file_name for a in document.attachments] == ["notes-0.txt", "notes-1.txt"]
+    assert "Attachment notes-2.txt was not read: the message has more than 2." in document.text

@@ -52,7 +52,7 @@ def test_isolated_extraction_returns_what_extract_returns(tmp_path: Path) -> Non
     [
         (samples.encrypted_pdf(user_password=samples.PDF_PASSWORD), PDF, "password-protected"),
         (samples.pdf([["Truncated"]] * 3)[:400], PDF, "damaged or truncated"),
-        (samples.image_only_pdf(), PDF, "OCR is not supported"),
+        (samples.image_only_pdf(), PDF, "not even by OCR of its pages"),
         (samples.zip_bomb(megabytes=20), DOCX, "possible zip bomb"),
         (b" \n ", TEXT, "no extractable text"),
     ],
