@@ -16,7 +16,8 @@ So they cannot drift from the chunks:
 - writers of one organization already take its index version row first (migration 0007's triggers fire
   before these, by name), so they reach the term rows one after the other and cannot deadlock on them.
 A word of a hyphenated compound counts through its parts: "heat-transfer" gives heat-transf, heat and
-transfer, and only heat and transfer count (each word once in the chunk's length). Like the chunks, both
+transfer, and only heat and transfer count (each word once in the chunk's length). An identifier keeps its
+parts too: Postgres reads "OPS-42" as 'op' and '-42'. Like the chunks, both
 tables are partitioned by organization and confined by row-level security.
 
 Search. `search.search` answers a search in one round trip: the organization's index version (the search
@@ -48,7 +49,8 @@ depends_on = None
 PARTITIONS = 16
 
 # The words of a tsvector that BM25 counts, with how often each occurs: English lexemes (weights A and B:
-# heading and text; C is the 'simple' copy kept for exact matches), hyphenated compounds left to their parts.
+# heading and text; C is the 'simple' copy kept for exact matches), hyphenated compounds left to their parts
+# (a leading '-' is the parser's signed number: "OPS-42" is 'op' and '-42').
 CHUNK_WORDS = """
 CREATE FUNCTION search.chunk_words(p_tsv tsvector) RETURNS TABLE (lexeme text, frequency integer)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -57,7 +59,7 @@ AS $$
         (coalesce(cardinality(array_positions(u.weights, 'A')), 0)
             + coalesce(cardinality(array_positions(u.weights, 'B')), 0))::integer
     FROM unnest(p_tsv) AS u
-    WHERE u.weights && ARRAY['A', 'B'] AND strpos(u.lexeme, '-') = 0
+    WHERE u.weights && ARRAY['A', 'B'] AND strpos(u.lexeme, '-') <= 1
 $$
 """
 
