@@ -195,6 +195,14 @@ async def test_the_search_functions_leave_no_tenant_on_a_pooled_connection(
     # statement, or the connection's next user would read that organization's chunks.
     conn = await asyncpg.connect(platform.deployment.database_urls["search"])
     try:
+        found = await conn.fetch(
+            "SELECT id, document_id FROM search.search($1, NULL, 'unused', 'vendor contract', true, true, NULL, 10, "
+            "10, NULL, NULL, 1.2, 0.75)",
+            tenants[0].id,
+        )
+        assert corpus["vendor"] in {str(r["document_id"]) for r in found if r["id"] is not None}
+        assert not await conn.fetchval("SELECT current_setting('app.current_org_id', true)")
+        # The previous release's two functions, which its replicas call during a rolling deploy.
         row = await conn.fetchrow(
             "SELECT semantic, keyword FROM search.candidates($1, NULL, 'unused', 'vendor contract', "
             "ARRAY['vendor', 'contract'], NULL, 10, 100, true)",
