@@ -25,18 +25,38 @@ PREVIOUS_DOCUMENT_GOES = (
 )
 
 
-def bm25(query: list[str], chunk: list[str], corpus: list[list[str]]) -> float:
-    """Textbook BM25 (Lucene's idf) of `chunk` for `query`; every text is given as its counted words."""
+def bm25(query: dict[str, float], chunk: list[str], corpus: list[list[str]]) -> float:
+    """Textbook BM25 (Lucene's idf) of `chunk` for words weighted `query`; every text given as its counted words."""
     mean_length = sum(len(c) for c in corpus) / len(corpus)
     score = 0.0
-    for word in query:
+    for word, weight in query.items():
         frequency = chunk.count(word)
         if not frequency:
             continue
         containing = sum(word in c for c in corpus)
         idf = math.log(1 + (len(corpus) - containing + 0.5) / (containing + 0.5))
-        score += idf * frequency * (K1 + 1) / (frequency + K1 * (1 - B + B * len(chunk) / mean_length))
+        score += weight * idf * frequency * (K1 + 1) / (frequency + K1 * (1 - B + B * len(chunk) / mean_length))
     return score
+
+
+def with_feedback(words: list[str], corpus: dict[str, list[str]]) -> dict[str, float]:
+    """What a plain query scores, by hand: BM25 of its words, then RM3 (the words the 10 best matches use most,
+    each match counting by its score, join the query at half the weight) and BM25 again of the same matches."""
+    query = {w: float(words.count(w)) for w in words}
+    chunks = list(corpus.values())
+    first = {text: bm25(query, counted, chunks) for text, counted in corpus.items()}
+    matches = sorted((t for t in first if first[t] > 0), key=lambda t: -first[t])
+    total = sum(first[t] for t in matches[:10])
+    relevance: dict[str, float] = {}
+    for text in matches[:10]:
+        for word in set(corpus[text]):
+            share = corpus[text].count(word) / len(corpus[text])
+            relevance[word] = relevance.get(word, 0.0) + first[text] / total * share
+    expansion = dict(sorted(relevance.items(), key=lambda item: (-item[1], item[0]))[:10])
+    expanded = {w: 0.5 * n / sum(query.values()) for w, n in query.items()}
+    for word, value in expansion.items():
+        expanded[word] = expanded.get(word, 0.0) + 0.5 * value / sum(expansion.values())
+    return {text: bm25(expanded, corpus[text], chunks) for text in matches}
 
 
 @pytest.fixture
@@ -93,12 +113,16 @@ async def test_bm25_scores_are_the_ones_computed_by_hand_through_index_reindex_a
         await platform.until_indexed(doc)
 
     def expected(corpus: dict[str, list[str]], query: list[str]) -> dict[str, float]:
-        scores = {text: bm25(query, words, list(corpus.values())) for text, words in corpus.items()}
-        return {text: score for text, score in scores.items() if score > 0}
+        return with_feedback(query, corpus)
 
     found = await keyword_scores(platform, tenant, "budget risk")
     assert found == pytest.approx(expected(texts | review, ["budget", "risk"]))
     assert next(iter(found)) == "Budget risk: the budget."  # both words, one of them twice
+    # One word is taken exactly as asked: no feedback, BM25 alone.
+    corpus = [*texts.values(), *review.values()]
+    assert await keyword_scores(platform, tenant, "budget") == pytest.approx(
+        {t: bm25({"budget": 1.0}, w, corpus) for t, w in (texts | review).items() if "budget" in w}
+    )
 
     # Another organization's documents change nothing here: its words are counted for it alone.
     theirs = org_factory()

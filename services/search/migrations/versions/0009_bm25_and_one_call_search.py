@@ -150,6 +150,8 @@ DECLARE
     fused_scores double precision[];
     semantic_ranks integer[];
     keyword_ranks integer[];
+    expanded_words text[];
+    expanded_weights double precision[];
 BEGIN
     -- Row-level security reads this; local to the caller's transaction (in autocommit, this statement).
     PERFORM set_config('app.current_org_id', p_organization_id::text, true);
@@ -221,6 +223,50 @@ BEGIN
             ) AS f;
             other_ids := '{}';  -- no chunk has the words: the semantic candidates' count for nothing
             other_scores := '{}';
+        ELSIF matched IS NULL AND cardinality(keyword_ids) > 0 THEN
+            -- Pseudo-relevance feedback for a plain query (RM3: Lavrenko and Croft's relevance model, with the
+            -- customary 10 documents, 10 words and half the weight for the query's own words): the words the
+            -- 10 best matches use most, each chunk counting by how well it matched, join the query, and every
+            -- candidate is scored again. Only chunks with the query's own words are candidates, so none comes
+            -- in by feedback words alone.
+            WITH feedback AS (
+                SELECT f.id, f.score / sum(f.score) OVER () AS weight
+                FROM unnest(keyword_ids[1:10], keyword_scores[1:10]) AS f(id, score)
+            ), used AS (
+                SELECT fb.weight, w.lexeme,
+                    w.frequency::double precision / sum(w.frequency) OVER (PARTITION BY c.id) AS share
+                FROM feedback AS fb
+                JOIN search.chunks AS c
+                    ON c.organization_id = p_organization_id AND c.id = ANY(keyword_ids[1:10]) AND c.id = fb.id
+                CROSS JOIN LATERAL search.chunk_words(c.tsv) AS w
+            ), expansion AS (
+                SELECT u.lexeme, sum(u.weight * u.share) AS relevance FROM used AS u
+                GROUP BY u.lexeme ORDER BY relevance DESC, u.lexeme LIMIT 10
+            ), weighted AS (
+                SELECT q.lexeme, 0.5 * q.count / sum(q.count) OVER () AS weight
+                FROM unnest(words, counts) AS q(lexeme, count)
+                UNION ALL
+                SELECT e.lexeme, 0.5 * e.relevance / sum(e.relevance) OVER () FROM expansion AS e
+            )
+            SELECT array_agg(x.lexeme ORDER BY x.lexeme), array_agg(x.weight ORDER BY x.lexeme)
+            INTO expanded_words, expanded_weights
+            FROM (SELECT w.lexeme, sum(w.weight) AS weight FROM weighted AS w GROUP BY w.lexeme) AS x;
+            WITH candidate AS (
+                SELECT k.id, true AS listed FROM unnest(keyword_ids) AS k(id)
+                UNION ALL
+                SELECT o.id, false FROM unnest(other_ids) AS o(id)
+            ), rescored AS (
+                SELECT c.id, c.listed, coalesce(s.score, 0) AS score
+                FROM candidate AS c
+                LEFT JOIN search.bm25_of(p_organization_id, expanded_words, expanded_weights,
+                    keyword_ids || other_ids, chunk_count, mean_length, p_k1, p_b) AS s ON s.chunk_id = c.id
+            )
+            SELECT coalesce(array_agg(r.id ORDER BY r.score DESC, r.id) FILTER (WHERE r.listed), '{}'),
+                   coalesce(array_agg(r.score ORDER BY r.score DESC, r.id) FILTER (WHERE r.listed), '{}'),
+                   coalesce(array_agg(r.id) FILTER (WHERE NOT r.listed), '{}'),
+                   coalesce(array_agg(r.score) FILTER (WHERE NOT r.listed), '{}')
+            INTO keyword_ids, keyword_scores, other_ids, other_scores
+            FROM rescored AS r;
         END IF;
     END IF;
 
@@ -337,6 +383,36 @@ $$
 """
 
 
+# BM25 of the chunks `p_ids` for words weighted `p_weights` (RM3's expanded query), each word's document
+# frequency counted over the organization. Reads only those chunks' postings of those words.
+BM25_OF = """
+CREATE FUNCTION search.bm25_of(
+    p_organization_id uuid,
+    p_words text[],
+    p_weights double precision[],
+    p_ids bigint[],
+    p_chunks double precision,
+    p_mean_length double precision,
+    p_k1 double precision,
+    p_b double precision
+) RETURNS TABLE (chunk_id bigint, score double precision)
+LANGUAGE sql STABLE
+AS $$
+    WITH word AS MATERIALIZED (  -- each count once, not once per posting
+        SELECT w.lexeme, w.weight, (
+            SELECT count(*) FROM search.chunk_terms AS t
+            WHERE t.organization_id = p_organization_id AND t.lexeme = w.lexeme) AS chunks
+        FROM unnest(p_words, p_weights) AS w(lexeme, weight)
+    )
+    SELECT t.chunk_id, sum(w.weight * ln(1 + (p_chunks - w.chunks + 0.5) / (w.chunks + 0.5)) * t.frequency * (p_k1 + 1)
+        / (t.frequency + p_k1 * (1 - p_b + p_b * t.chunk_length / greatest(p_mean_length, 1))))
+    FROM word AS w JOIN search.chunk_terms AS t
+        ON t.organization_id = p_organization_id AND t.lexeme = w.lexeme AND t.chunk_id = ANY(p_ids)
+    GROUP BY t.chunk_id
+$$
+"""
+
+
 def _policies(table: str) -> list[str]:
     return [
         *tenant_isolation_sql(table),
@@ -393,6 +469,7 @@ def upgrade() -> None:
             coalesce(sum((SELECT sum(w.frequency) FROM search.chunk_words(c.tsv) AS w)), 0)
         FROM search.chunks AS c GROUP BY c.organization_id""")
     op.execute(BM25)
+    op.execute(BM25_OF)
     op.execute(SEARCH)
     op.execute("ANALYZE search.chunk_terms")
 
@@ -401,6 +478,10 @@ def downgrade() -> None:
     op.execute(
         "DROP FUNCTION IF EXISTS search.search(uuid, vector, text, text, boolean, boolean, uuid[], integer, integer, "
         "bigint[], double precision[], double precision, double precision)"
+    )
+    op.execute(
+        "DROP FUNCTION IF EXISTS search.bm25_of(uuid, text[], double precision[], bigint[], double precision, "
+        "double precision, double precision, double precision)"
     )
     op.execute(
         "DROP FUNCTION IF EXISTS search.bm25(uuid, text[], integer[], bigint[], uuid[], double precision, "
