@@ -410,12 +410,14 @@ def with_machine(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     before, started = _machine_seconds(), time.perf_counter()
     result = run()
     after, seconds = _machine_seconds(), time.perf_counter() - started
-    return {
+    result = {
         **result,
         "machine_busy_cores": round((after["machine_busy"] - before["machine_busy"]) / seconds, 2),
         "machine_steal_cores": round((after["machine_steal"] - before["machine_steal"]) / seconds, 2),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
+    print(json.dumps(result), flush=True)
+    return result
 
 
 def paced_runs(gateway_url: str, address: str, token: str, seconds: float, *, skip_gateway: bool) -> dict[str, Any]:
@@ -546,7 +548,9 @@ def main() -> None:
         def metered(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
             with CpuMeter(services) as meter:
                 result = measure()
-            return {**result, "cpu_ms_per_query": meter.per_query_ms(int(result["requests"]))}
+            result = {**result, "cpu_ms_per_query": meter.per_query_ms(int(result["requests"]))}
+            print(json.dumps(result), flush=True)  # as it comes: a run that fails later still shows it
+            return result
 
         address = deployment.grpc_addresses["search"]
         via_grpc = metered(lambda: asyncio.run(grpc_latency(address, token, 20, args.seconds)))

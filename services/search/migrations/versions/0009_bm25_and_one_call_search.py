@@ -26,7 +26,8 @@ replaces `search.candidates` and `search.chunks_by_id`, which stay for replicas 
 during a rolling deploy. The keyword side ranks by BM25 (k1, b from the caller); which chunks match is
 unchanged: a plain query of several words matches chunks with any of its words, anything else (one word,
 a quoted phrase, an excluded word) what `websearch_to_tsquery` matches, and a misspelling that matched
-nothing falls back to word similarity when the caller allows it (0008).
+nothing falls back to word similarity when the caller allows it (0008). A plain query's candidates are scored
+again with pseudo-relevance feedback (RM3).
 
 Fusion. Every candidate from either list gets both scores: the cosine of its vector and the BM25 of its words
 (0 when it does not match the query), so a chunk ranked 51st by one side is not scored as if that side had
