@@ -212,6 +212,9 @@ async def load(
                         *batch,
                     )
         await conn.execute("ANALYZE search.chunks")
+        # What autovacuum does soon after a load (migration 0009 asks it to after 2% new rows): postings are
+        # read by index only once their pages are marked all-visible.
+        await conn.execute("VACUUM (ANALYZE) search.chunk_terms")
     finally:
         await conn.close()
     return by_organization
