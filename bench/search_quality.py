@@ -1,4 +1,5 @@
-"""Retrieval quality through the real search service: nDCG@10 and recall@100 for KEYWORD, SEMANTIC, HYBRID.
+"""Retrieval quality through the real search service: nDCG@10 and recall@100 for KEYWORD, SEMANTIC, HYBRID, beside
+plain BM25 (bm25s), the reference embedding runtime and other fusions, in one run (bench/quality_peers.py).
 
 The benchmark is a test collection on disk, by default ../shared/eval/: BEIR layout (corpus.jsonl, queries.jsonl,
 qrels/test.tsv) or the SMART files of a classic collection (Cranfield, CISI, MEDLINE, CACM); bench/eval_data.py reads
@@ -7,8 +8,10 @@ and a DocumentExtracted event to JetStream, exactly as ingest sends them, and th
 real token.
 Scores are per document (a document's best chunk stands for it), as the judgments are per document.
 
-Usage: python bench/search_quality.py [--dataset DIR] [--max-queries N]
-Writes bench/results/search_quality.json.
+Targets (issue 14, on Cranfield): KEYWORD >= bm25s; HYBRID >= 1.10 x the better of KEYWORD and SEMANTIC, and >= 0.42.
+
+Usage: python bench/search_quality.py [--dataset DIR] [--max-queries N] [--output FILE]
+Writes bench/results/search_quality.json (or FILE).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
+import os
 import sys
 import tempfile
 import time
@@ -33,13 +36,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "gen")]
 from pmdi.events.v1 import documents_pb2  # noqa: E402 - after the path set-up above
 from pmdi.search.v1 import search_pb2, search_pb2_grpc  # noqa: E402
 
-from bench import eval_data  # noqa: E402
+from bench import eval_data, quality_peers  # noqa: E402
+from bench.quality_peers import ndcg_at, recall_at  # noqa: E402
 from services.common import events, subjects  # noqa: E402
 from services.common.object_store import ObjectStore, extracted_key  # noqa: E402
 from services.common.settings import StorageSettings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "search_quality.json"
-DEFAULT_DATA = ROOT.parent / "shared" / "eval"
+DEFAULT_DATA = ROOT.parent / "shared" / "eval" / "cranfield"
 PASSWORD = "bench-Password-2024!"
 MODES = {
     "KEYWORD": search_pb2.SEARCH_MODE_KEYWORD,
@@ -62,18 +66,6 @@ def chunk(text: str, size: int = 1200) -> list[dict[str, Any]]:
         )
         start = end + 1
     return chunks
-
-
-def ndcg_at(ranked: list[str], judged: dict[str, int], k: int) -> float:
-    dcg = sum((2 ** judged.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
-    ideal = sorted(judged.values(), reverse=True)[:k]
-    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
-    return dcg / idcg if idcg else 0.0
-
-
-def recall_at(ranked: list[str], judged: dict[str, int], k: int) -> float:
-    relevant = {d for d, g in judged.items() if g > 0}
-    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
 
 
 async def register(base_url: str) -> tuple[str, str]:
@@ -150,12 +142,63 @@ async def evaluate(
     return scores
 
 
+async def fusion_inputs(
+    url: str, org: str, queries: dict[str, str], k1: float, b: float
+) -> tuple[dict[str, dict[int, float]], dict[str, dict[int, float]], dict[int, str]]:
+    """The service's own scores for every chunk and query, read as the search service reads them: exact cosine
+    (query vectors as the service makes them) and search.bm25 (migration 0009)."""
+    from services.common.embeddings import LocalEmbedder
+    from tests.support.database import tenant_connection
+
+    vectors = LocalEmbedder().encode_queries(list(queries.values()))
+    semantic: dict[str, dict[int, float]] = {}
+    keyword: dict[str, dict[int, float]] = {}
+    async with tenant_connection(url, org) as conn:
+        document_of = {
+            r["id"]: str(r["document_id"]) for r in await conn.fetch("SELECT id, document_id FROM search.chunks")
+        }
+        for (query_id, text), vector in zip(queries.items(), vectors, strict=True):
+            rows = await conn.fetch(
+                "SELECT id, 1 - (embedding <=> $1::vector) AS score FROM search.chunks", str(vector.tolist())
+            )
+            semantic[query_id] = {r["id"]: r["score"] for r in rows}
+            rows = await conn.fetch(
+                "SELECT s.chunk_id, s.score FROM search.term_totals AS t, "
+                "LATERAL (SELECT array_agg(lexeme) AS words, array_agg(frequency) AS counts "
+                "FROM search.chunk_words(setweight(to_tsvector('english', $1), 'B'))) AS q, "
+                "LATERAL search.bm25($2, q.words, q.counts, NULL, NULL, t.chunks, t.words::float8 / t.chunks, $3, $4) AS s",
+                text,
+                org,
+                k1,
+                b,
+            )
+            keyword[query_id] = {r["chunk_id"]: r["score"] for r in rows}
+    return semantic, keyword, document_of
+
+
+def verdict(modes: dict[str, dict[str, float]], bm25s: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """The issue's targets against this run's numbers (nDCG@10)."""
+    keyword, semantic, hybrid = (modes[m]["ndcg_at_10"] for m in ("KEYWORD", "SEMANTIC", "HYBRID"))
+    peer = max(v["ndcg_at_10"] for v in bm25s.values())
+    return {
+        "keyword_at_least_bm25s": {"keyword": keyword, "bm25s_best": peer, "met": keyword >= peer},
+        "hybrid_at_least_1_10_times_best_part": {
+            "hybrid": hybrid,
+            "needed": round(1.10 * max(keyword, semantic), 4),
+            "met": hybrid >= 1.10 * max(keyword, semantic),
+        },
+        "hybrid_at_least_0_42": {"hybrid": hybrid, "met": hybrid >= 0.42},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--dataset", "--data", dest="data", type=Path, default=DEFAULT_DATA, help="test collection directory"
     )
     parser.add_argument("--max-queries", type=int, default=0)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--skip-peers", action="store_true", help="only the service's three modes")
     args = parser.parse_args()
     try:
         corpus, queries, qrels = eval_data.load(args.data)
@@ -170,10 +213,30 @@ def main() -> None:
         # Only search should spend CPU: analysis is not part of this measurement.
         {"PMDI_LOG_LEVEL": "WARNING", "PMDI_RATE_LIMIT_PER_ADDRESS": "1000000"},
     )
+    from services.search.settings import SearchSettings
+
+    settings = SearchSettings()
+    started = time.perf_counter()
     with launcher.running() as deployment:
         token, org = asyncio.run(register(deployment.gateway_url))
         by_document, index_s = asyncio.run(index_corpus(deployment, org, corpus))
         scores = asyncio.run(evaluate(deployment.grpc_addresses["search"], token, queries, qrels, by_document))
+        fusions = None
+        if not args.skip_peers:
+            semantic, keyword, chunk_document = asyncio.run(
+                fusion_inputs(deployment.database_urls["search"], org, queries, settings.bm25_k1, settings.bm25_b)
+            )
+            ours = {chunk_id: by_document[doc] for chunk_id, doc in chunk_document.items()}
+            fusions = quality_peers.fusion_peers(semantic, keyword, ours, qrels, depth=settings.candidates_per_mode)
+    chunks = [(doc, c["text"]) for doc, text in corpus.items() for c in chunk(text)]
+    peers: dict[str, Any] = {}
+    if not args.skip_peers:
+        peers["bm25s"] = {
+            "same chunks as the service": quality_peers.bm25s_peer(chunks, queries, qrels),
+            "whole documents": quality_peers.bm25s_peer(list(corpus.items()), queries, qrels),
+        }
+        peers["semantic_by_runtime"] = quality_peers.runtime_peers(chunks, queries, qrels)
+        peers["fusion_on_the_same_candidates"] = fusions
     result = {
         "benchmark": "search_quality",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -182,10 +245,17 @@ def main() -> None:
         "judgments": sum(len(grades) for grades in qrels.values()),
         "queries": len(queries),
         "indexing_s": round(index_s, 1),
+        "machine": {
+            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+            "run_s": round(time.perf_counter() - started),
+        },
+        "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
         "modes": scores,
+        **peers,
+        **({"targets": verdict(scores, peers["bm25s"])} if peers else {}),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 

@@ -1,4 +1,4 @@
-"""Search rules with no I/O: input checks, artifact parsing, reciprocal rank fusion and snippets."""
+"""Search rules with no I/O: input checks, artifact parsing and snippets (ranking and fusion: migration 0009)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import html
 import re
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -38,15 +38,6 @@ class Chunk:
     def embedding_input(self) -> str:
         """Headings carry meaning the chunk text may lack ("Risks" above a bare list item)."""
         return f"{self.heading}\n{self.text}" if self.heading else self.text
-
-
-@dataclass
-class Candidate:
-    chunk_id: int
-    semantic_rank: int | None = None
-    keyword_rank: int | None = None
-    score: float = 0.0
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def check_query(query: str, *, max_chars: int) -> str:
@@ -107,20 +98,6 @@ def parse_artifact(artifact: Any) -> list[Chunk]:
     if len({c.index for c in chunks}) != len(chunks):
         raise BadArtifact("chunk indexes repeat")
     return sorted((c for c in chunks if c.text.strip()), key=lambda c: c.index)
-
-
-def reciprocal_rank_fusion(semantic: list[int], keyword: list[int], *, k: int) -> list[Candidate]:
-    """Fuse two ranked lists of chunk ids: score = sum of 1 / (k + rank) over the lists a chunk is in."""
-    candidates: dict[int, Candidate] = {}
-    for rank, chunk_id in enumerate(semantic, start=1):
-        candidate = candidates.setdefault(chunk_id, Candidate(chunk_id))
-        candidate.semantic_rank = rank
-        candidate.score += 1.0 / (k + rank)
-    for rank, chunk_id in enumerate(keyword, start=1):
-        candidate = candidates.setdefault(chunk_id, Candidate(chunk_id))
-        candidate.keyword_rank = rank
-        candidate.score += 1.0 / (k + rank)
-    return sorted(candidates.values(), key=lambda c: (-c.score, c.chunk_id))
 
 
 # Words, with identifiers kept whole ("JIRA-1234", "v2.1", "Q1"); \w covers unicode letters.

@@ -13,11 +13,14 @@ __all__ = ["DIMENSIONS", "Embedder", "OpenAIEmbedder", "QueryEncoder", "create_e
 
 
 class Embedder(Protocol):
-    """Turns texts into unit vectors; `model_name` is recorded on every vector it makes."""
+    """Turns texts into unit vectors; `model_name` is recorded on every vector it makes. Passages (`embed`) and
+    search queries (`embed_queries`) land in one vector space; a model may embed short queries another way."""
 
     model_name: str
 
     async def embed(self, texts: list[str]) -> list[list[float]]: ...
+
+    async def embed_queries(self, texts: list[str]) -> list[list[float]]: ...
 
 
 class OpenAIEmbedder:
@@ -41,6 +44,9 @@ class OpenAIEmbedder:
             )
             vectors.extend(unit_vectors([item.embedding for item in sorted(reply.data, key=lambda d: d.index)]))
         return vectors
+
+    async def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        return await self.embed(texts)
 
 
 QueryVector = tuple[float, ...]
@@ -81,7 +87,8 @@ class QueryEncoder:
             texts = list(dict.fromkeys(q for q, _ in batch))
             try:
                 vectors = {
-                    text: tuple(vector) for text, vector in zip(texts, await self._embedder.embed(texts), strict=True)
+                    text: tuple(vector)
+                    for text, vector in zip(texts, await self._embedder.embed_queries(texts), strict=True)
                 }
             except Exception as exc:  # noqa: BLE001 - handed to every waiting caller
                 for _, future in batch:
@@ -104,4 +111,9 @@ def create_embedder(settings: SearchSettings) -> Embedder:
         return OpenAIEmbedder(settings)
     if settings.embedding_provider != "local":
         raise ValueError(f"unknown embedding provider {settings.embedding_provider!r}")
-    return LocalEmbedder(settings.embedding_batch_size, settings.embedding_precision)
+    return LocalEmbedder(
+        settings.embedding_batch_size,
+        settings.embedding_precision,
+        settings.embedding_runtime,
+        int8_queries=settings.embedding_int8_queries,
+    )

@@ -26,7 +26,6 @@ from services.search.domain import (
     make_snippet,
     parse_artifact,
     query_terms,
-    reciprocal_rank_fusion,
 )
 from services.search.embeddings import Embedder, QueryEncoder
 from services.search.keyword import ExternalKeywordIndex
@@ -88,7 +87,7 @@ class SearchHandlers:
         external_keyword: ExternalKeywordIndex | None,
         settings: SearchSettings,
     ) -> None:
-        """`reads` is the engine in autocommit: a search's two reads are single statements (see search).
+        """`reads` is the engine in autocommit: a search's reads are single statements (see search).
         Without `external_keyword`, keyword search is Postgres full text."""
         self._sessions = sessions
         self._reads = reads
@@ -204,61 +203,64 @@ class SearchHandlers:
         document_ids = check_document_ids(document_ids)
         org = caller.organization_id
         key = ResultKey(org, self._embedder.model_name, mode.value, query, limit, tuple(sorted(document_ids)))
-        # Each statement of a search is its own transaction (the search functions set the tenant for it):
-        # nine round trips in one transaction cost more than the searching (migration 0005). Kept results
-        # are valid while the organization's index version is the one read before computing them (0007).
-        async with self._reads.connect() as connection:
-            version = await repo.index_version(connection, organization_id=org)
-        kept = self._results.get(key, version)
-        if kept is not None:
-            return [Hit(*row) for row in kept]
-        hits = await self._search(org=org, query=query, mode=mode, limit=limit, document_ids=document_ids)
+        # Kept results are valid while the organization's index version is the one read before computing them
+        # (migration 0007): one small statement tells. A search not kept is one statement (migration 0009),
+        # which reads the version itself; each statement is its own transaction (the search functions set the
+        # tenant for it).
+        if self._results.kept_version(key) is not None:
+            async with self._reads.connect() as connection:
+                version = await repo.index_version(connection, organization_id=org)
+            kept = self._results.get(key, version)
+            if kept is not None:
+                return [Hit(*row) for row in kept]
+        version, hits = await self._search(org=org, query=query, mode=mode, limit=limit, document_ids=document_ids)
         self._results.put(key, version, [hit.as_row() for hit in hits])
         return hits
 
-    async def _search(self, *, org: str, query: str, mode: Mode, limit: int, document_ids: list[str]) -> list[Hit]:
-        """Both candidate lists, fused, with snippets: what `search` keeps for the index version it read."""
+    async def _search(
+        self, *, org: str, query: str, mode: Mode, limit: int, document_ids: list[str]
+    ) -> tuple[int, list[Hit]]:
+        """The fused best chunks with snippets, and the index version they were computed at."""
         depth = max(limit, self._settings.candidates_per_mode)
         vector = await self._queries.encode(query) if mode is not Mode.KEYWORD else None
         by_words = mode is not Mode.SEMANTIC
         loose, fuzzy = is_plain_query(query), allows_fuzzy(query)
-        async with self._reads.connect() as connection:
-            found = await repo.candidates(
-                connection,
-                organization_id=org,
-                vector=vector,
-                model=self._embedder.model_name,
-                query=query if by_words and self._external_keyword is None else None,
-                loose=loose,
-                fuzzy=fuzzy,
-                document_ids=document_ids,
-                depth=depth,
-            )
-        keyword = found.keyword
+        keyword = None
         if by_words and self._external_keyword is not None:
             keyword = await self._external_keyword.search(
                 organization_id=org, query=query, document_ids=document_ids, limit=depth, loose=loose, fuzzy=fuzzy
             )
-        ranked = reciprocal_rank_fusion(found.semantic, keyword, k=self._settings.rrf_k)[:limit]
         async with self._reads.connect() as connection:
-            # A chunk deleted since the first statement is simply missing here, and left out.
-            rows = await repo.hits(connection, organization_id=org, chunk_ids=[c.chunk_id for c in ranked])
-        terms = query_terms(query)
-        return [
-            Hit(
-                document_id=str(row["document_id"]),
-                chunk_index=int(row["chunk_index"]),
-                page=row["page"],
-                snippet=make_snippet(str(row["text"]), terms),
-                score=c.score,
-                semantic_rank=c.semantic_rank,
-                keyword_rank=c.keyword_rank,
-                text=str(row["text"]),
-                start=int(row["start_offset"]),
-                end=int(row["end_offset"]),
+            searched = await repo.search(
+                connection,
+                organization_id=org,
+                vector=vector,
+                model=self._embedder.model_name,
+                query=query if by_words and keyword is None else None,
+                loose=loose,
+                fuzzy=fuzzy,
+                document_ids=document_ids,
+                depth=depth,
+                limit=limit,
+                keyword=keyword,
+                k1=self._settings.bm25_k1,
+                b=self._settings.bm25_b,
             )
-            for c in ranked
-            if (row := rows.get(c.chunk_id)) is not None
+        terms = query_terms(query)
+        return searched.version, [
+            Hit(
+                document_id=found.document_id,
+                chunk_index=found.chunk_index,
+                page=found.page,
+                snippet=make_snippet(found.text, terms),
+                score=found.score,
+                semantic_rank=found.semantic_rank,
+                keyword_rank=found.keyword_rank,
+                text=found.text,
+                start=found.start_offset,
+                end=found.end_offset,
+            )
+            for found in searched.found
         ]
 
     async def chunks_of_other_models(self) -> dict[str, int]:

@@ -1,5 +1,5 @@
-"""A keyword index outside Postgres (OpenSearch, when configured). Without one, keyword search is Postgres
-full text, answered by the same database call as the semantic candidates (repository.candidates)."""
+"""A keyword index outside Postgres (OpenSearch, when configured). Without one, keyword search is BM25 in
+Postgres, answered by the same database call as the semantic side (repository.search)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from services.search.repository import StoredChunk
 
 
 class ExternalKeywordIndex(Protocol):
-    """Finds chunk ids by words; the chunks themselves are always read back from Postgres under RLS. `loose`
-    and `fuzzy` mean what they mean for Postgres (domain.is_plain_query, domain.allows_fuzzy)."""
+    """Finds chunk ids by words, best first, with their BM25 scores (search fuses them with the semantic side);
+    the chunks themselves are always read back from Postgres under RLS. `loose` and `fuzzy` mean what they
+    mean for Postgres (domain.is_plain_query, domain.allows_fuzzy)."""
 
     name: str
 
@@ -23,7 +24,7 @@ class ExternalKeywordIndex(Protocol):
         limit: int,
         loose: bool,
         fuzzy: bool,
-    ) -> list[int]: ...
+    ) -> list[tuple[int, float]]: ...
 
     async def index(self, *, organization_id: str, document_id: str, chunks: list[StoredChunk]) -> None: ...
 

@@ -94,7 +94,7 @@ class OpenSearchKeyword:
 
     def _search_sync(
         self, organization_id: str, query: str, document_ids: list[str], limit: int, loose: bool, fuzzy: bool
-    ) -> list[int]:
+    ) -> list[tuple[int, float]]:
         index = self.index_name(organization_id)
         if not self._client.indices.exists(index=index):
             return []
@@ -116,9 +116,9 @@ class OpenSearchKeyword:
         similar = {"multi_match": {"query": query, "fields": ["heading", "text"], "fuzziness": "AUTO"}}
         return self._run(index, {"bool": {"must": [similar], "filter": filters}}, limit)
 
-    def _run(self, index: str, query: dict[str, Any], limit: int) -> list[int]:
+    def _run(self, index: str, query: dict[str, Any], limit: int) -> list[tuple[int, float]]:
         reply = self._client.search(index=index, body={"query": query, "size": limit, "_source": False})
-        return [int(h["_id"]) for h in reply["hits"]["hits"]]
+        return [(int(h["_id"]), float(h["_score"])) for h in reply["hits"]["hits"]]
 
     async def search(
         self,
@@ -129,7 +129,7 @@ class OpenSearchKeyword:
         limit: int,
         loose: bool,
         fuzzy: bool,
-    ) -> list[int]:
+    ) -> list[tuple[int, float]]:
         return await asyncio.to_thread(self._search_sync, organization_id, query, document_ids, limit, loose, fuzzy)
 
     async def index(self, *, organization_id: str, document_id: str, chunks: list[StoredChunk]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -129,22 +128,32 @@ async def index_version(connection: AsyncConnection, *, organization_id: str) ->
     return int((await connection.execute(statement, {"org": organization_id})).scalar_one())
 
 
-# Query words considered for partial matches (45 pairs at most).
-LOOSE_WORDS = 10
-# Chunks with any one of the words can be most of an organization's; ranking them all would cost more than
-# such weak matches are worth, so only this many are ranked.
-ANY_WORD_CANDIDATES = 1000
+@dataclass(frozen=True)
+class Found:
+    """One result of a search: the chunk, its fused score, and its place in each side's own list."""
+
+    id: int
+    document_id: str
+    chunk_index: int
+    page: int | None
+    start_offset: int
+    end_offset: int
+    heading: str | None
+    text: str
+    score: float
+    semantic_rank: int | None
+    keyword_rank: int | None
 
 
 @dataclass(frozen=True)
-class Candidates:
-    """Chunk ids, best first, by meaning and by words."""
+class Searched:
+    """The organization's index version read before searching, and what the search found, best first."""
 
-    semantic: list[int]
-    keyword: list[int]
+    version: int
+    found: list[Found]
 
 
-async def candidates(
+async def search(
     connection: AsyncConnection,
     *,
     organization_id: str,
@@ -155,49 +164,61 @@ async def candidates(
     fuzzy: bool,
     document_ids: list[str],
     depth: int,
-) -> Candidates:
-    """The organization's `depth` nearest chunks to `vector` (none without one) and its best keyword matches
-    for `query` (none without one), in one call of search.candidates (migration 0005, which explains the
-    keyword tiers). A plain (`loose`) query also matches chunks with only some of its words; a `fuzzy` one
-    that matched nothing is taken for a misspelling (0008). The
-    connection's hnsw.* settings (service.query_settings) make the nearest-neighbour scan iterative, so the
-    organization and document filters never starve it."""
-    if vector is None and query is None:
-        return Candidates(semantic=[], keyword=[])
-    words = list(dict.fromkeys(query.split()))[:LOOSE_WORDS] if query is not None and loose else []
+    limit: int,
+    keyword: list[tuple[int, float]] | None,
+    k1: float,
+    b: float,
+) -> Searched:
+    """A whole search in one call of search.search (migration 0009): the index version, the organization's
+    `depth` nearest chunks to `vector` (none without one), its best BM25 matches for `query` (none without
+    one; `keyword` instead when an external index ranked the words), both fused, and the best `limit` chunks.
+    A plain (`loose`) query matches chunks with any of its words; a `fuzzy` one that matched nothing is taken
+    for a misspelling (0008). The connection's hnsw.* settings (service.query_settings) make the
+    nearest-neighbour scan iterative, so the organization and document filters never starve it."""
     statement = text(
-        "SELECT semantic, keyword FROM search.candidates(CAST(:org AS uuid), CAST(:vector AS vector), :model, "
-        ":query, CAST(:words AS text[]), CAST(:docs AS uuid[]), :depth, :any_word_candidates, :fuzzy)"
+        "SELECT * FROM search.search(CAST(:org AS uuid), CAST(:vector AS vector), :model, :query, :loose, :fuzzy, "
+        "CAST(:docs AS uuid[]), :depth, :limit, CAST(:keyword_ids AS bigint[]), "
+        "CAST(:keyword_scores AS double precision[]), :k1, :b)"
     )
-    row = (
-        await connection.execute(
-            statement,
-            {
-                "org": organization_id,
-                "vector": None if vector is None else _vector_literal(vector),
-                "model": model,
-                "query": query,
-                "words": words,
-                "docs": document_ids or None,
-                "depth": depth,
-                "any_word_candidates": ANY_WORD_CANDIDATES,
-                "fuzzy": fuzzy,
-            },
+    rows = await connection.execute(
+        statement,
+        {
+            "org": organization_id,
+            "vector": None if vector is None else _vector_literal(vector),
+            "model": model,
+            "query": query,
+            "loose": loose,
+            "fuzzy": fuzzy,
+            "docs": document_ids or None,
+            "depth": depth,
+            "limit": limit,
+            "keyword_ids": None if keyword is None else [chunk_id for chunk_id, _ in keyword],
+            "keyword_scores": None if keyword is None else [score for _, score in keyword],
+            "k1": k1,
+            "b": b,
+        },
+    )
+    version, found = 0, []
+    for row in rows:
+        if row.id is None:
+            version = int(row.version)  # the first row carries the version alone
+            continue
+        found.append(
+            Found(
+                id=int(row.id),
+                document_id=str(row.document_id),
+                chunk_index=int(row.chunk_index),
+                page=row.page,
+                start_offset=int(row.start_offset),
+                end_offset=int(row.end_offset),
+                heading=row.heading,
+                text=str(row.text),
+                score=float(row.score),
+                semantic_rank=row.semantic_rank,
+                keyword_rank=row.keyword_rank,
+            )
         )
-    ).one()
-    return Candidates(semantic=list(row.semantic), keyword=list(row.keyword))
-
-
-async def hits(connection: AsyncConnection, *, organization_id: str, chunk_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The chunks behind the final ranking, read under the organization's row-level security."""
-    if not chunk_ids:
-        return {}
-    statement = text(
-        "SELECT id, document_id, chunk_index, page, start_offset, end_offset, heading, text "
-        "FROM search.chunks_by_id(CAST(:org AS uuid), CAST(:ids AS bigint[]))"
-    )
-    rows = await connection.execute(statement, {"org": organization_id, "ids": chunk_ids})
-    return {int(r.id): dict(r._mapping) for r in rows}
+    return Searched(version=version, found=found)
 
 
 async def open_for_reindex(session: AsyncSession) -> None:

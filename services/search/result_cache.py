@@ -50,6 +50,11 @@ class ResultCache(Generic[Result]):
     def bytes(self) -> int:
         return self._bytes
 
+    def kept_version(self, key: ResultKey) -> int | None:
+        """The version `key`'s results were kept at, or None when none are kept."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.version
+
     def get(self, key: ResultKey, version: int) -> tuple[Result, ...] | None:
         """The results stored for `key` at `version`, or None."""
         entry = self._entries.get(key)

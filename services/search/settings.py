@@ -24,9 +24,12 @@ class SearchSettings(ServiceSettings, StorageSettings, TenancyPeer):
     openai_embedding_model: str = "text-embedding-3-small"
     openai_max_retries: int = 2
     embedding_batch_size: int = 64
-    # "auto" (bfloat16 where the CPU multiplies it in hardware, else float32), "float32" or "bfloat16";
-    # see LocalEmbedder.
+    # "onnx" (the default) or "torch" (sentence-transformers, the reference); see LocalEmbedder.
+    embedding_runtime: str = "onnx"
+    # Passages: "auto" (bfloat16 where the CPU multiplies it in hardware, else float32), "float32" or "bfloat16".
     embedding_precision: str = "auto"
+    # Queries through the int8 copy of the model (onnx runtime): a quarter of the memory traffic.
+    embedding_int8_queries: bool = True
     # Load the local model at start-up rather than on the first document or query.
     embedding_warm_up: bool = True
 
@@ -37,8 +40,12 @@ class SearchSettings(ServiceSettings, StorageSettings, TenancyPeer):
     # HNSW search breadth: 100 gave recall@10 0.998-1.0 at about 4 ms p50 on 100k vectors in 10 organizations
     # (40: 0.97-0.99); see bench/search_load.py.
     hnsw_ef_search: int = 100
+    # Each side's candidates for the fusion (migration 0009).
     candidates_per_mode: int = 50
-    rrf_k: int = 60
+    # BM25's term-frequency saturation and length normalisation: Lucene's defaults, which OpenSearch's BM25
+    # ranks with too, so both keyword backends rank alike.
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
     max_limit: int = 100
     max_query_chars: int = 1000
     # Results kept per replica, each for as long as its organization's index is unchanged (result_cache.py);

@@ -1,4 +1,4 @@
-"""Ranking, snippets and input rules, without I/O."""
+"""Snippets, input rules, the query encoder and the result cache, without I/O."""
 
 from __future__ import annotations
 
@@ -20,33 +20,11 @@ from services.search.domain import (
     make_snippet,
     parse_artifact,
     query_terms,
-    reciprocal_rank_fusion,
     stem,
 )
 from services.search.embeddings import QueryEncoder
 from services.search.handlers import Hit
 from services.search.result_cache import ENTRY_OVERHEAD, ResultCache, ResultKey
-
-
-def test_rrf_scores_a_chunk_in_both_lists_above_one_in_either() -> None:
-    fused = reciprocal_rank_fusion([1, 2, 3], [3, 4], k=60)
-    assert fused[0].chunk_id == 3
-    assert fused[0].semantic_rank == 3 and fused[0].keyword_rank == 1
-    assert fused[0].score == pytest.approx(1 / 63 + 1 / 61)
-    by_id = {c.chunk_id: c for c in fused}
-    assert by_id[1].keyword_rank is None and by_id[4].semantic_rank is None
-
-
-def test_rrf_orders_by_score_then_id_and_k_flattens_the_ranks() -> None:
-    fused = reciprocal_rank_fusion([10, 20], [20, 10], k=60)
-    assert [c.chunk_id for c in fused] == [10, 20]  # tie broken by id, deterministic
-    assert fused[0].score == pytest.approx(fused[1].score)
-    steep = reciprocal_rank_fusion([1, 2], [], k=0)
-    assert steep[0].score == pytest.approx(1.0) and steep[1].score == pytest.approx(0.5)
-
-
-def test_rrf_of_nothing_is_nothing() -> None:
-    assert reciprocal_rank_fusion([], [], k=60) == []
 
 
 def test_a_query_is_trimmed_and_must_say_something() -> None:
@@ -184,6 +162,9 @@ class CountingEmbedder:
         self.calls: list[list[str]] = []
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
+        raise AssertionError("queries are embedded as queries")
+
+    async def embed_queries(self, texts: list[str]) -> list[list[float]]:
         self.calls.append(texts)
         await asyncio.sleep(0.01)
         return [[float(len(t))] for t in texts]
@@ -207,6 +188,9 @@ async def test_an_embedding_failure_reaches_every_waiting_query() -> None:
         model_name = "broken"
 
         async def embed(self, texts: list[str]) -> list[list[float]]:
+            raise RuntimeError("model unavailable")
+
+        async def embed_queries(self, texts: list[str]) -> list[list[float]]:
             raise RuntimeError("model unavailable")
 
     encoder = QueryEncoder(Broken())

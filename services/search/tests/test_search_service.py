@@ -1,5 +1,4 @@
-"""The search service on the real stack: artifacts in S3 and events on JetStream, as ingest sends them,
-then Search over gRPC with real access tokens."""
+"""The search service on the real stack (its platform fixtures are in conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,30 +7,23 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import grpc
 import pytest
-from nats.aio.client import Client as NATS
-from nats.js import JetStreamContext
 from pmdi.analysis.v1 import analysis_pb2, analysis_pb2_grpc
-from pmdi.events.v1 import documents_pb2
-from pmdi.search.v1 import search_pb2, search_pb2_grpc
+from pmdi.search.v1 import search_pb2
 
-from devstack.launcher import REPO_ROOT, Deployment
+from devstack.launcher import REPO_ROOT
 from devstack.provisioning import LEAKPROOF_FUNCTIONS
-from services.common import events, subjects
+from services.common import subjects
 from services.common.db import create_engine, session_factory
-from services.common.object_store import ObjectStore, extracted_key
-from services.common.settings import StorageSettings
 from services.search.embeddings import create_embedder
 from services.search.handlers import SearchHandlers
 from services.search.settings import SearchSettings
+from services.search.tests.conftest import MODES, Platform, Tenant
 from tests.support.database import tenant_connection
 
 VENDOR = [
@@ -46,127 +38,6 @@ BUDGET = [
         "instance purchase. No overruns are expected this quarter.",
     ),
 ]
-MODES = {
-    "HYBRID": search_pb2.SEARCH_MODE_HYBRID,
-    "SEMANTIC": search_pb2.SEARCH_MODE_SEMANTIC,
-    "KEYWORD": search_pb2.SEARCH_MODE_KEYWORD,
-}
-
-
-@dataclass
-class Tenant:
-    id: str
-    token: str
-
-
-class Platform:
-    """Talks to the deployment the way ingest and the gateway do."""
-
-    def __init__(self, deployment: Deployment, nc: NATS, js: JetStreamContext) -> None:
-        self.deployment = deployment
-        self.nc = nc
-        self.js = js
-        endpoints = deployment.endpoints
-        self.store = ObjectStore(
-            StorageSettings(
-                s3_endpoint=endpoints.s3_endpoint,
-                s3_access_key=endpoints.s3_access_key,
-                s3_secret_key=endpoints.s3_secret_key,
-                s3_secure=endpoints.s3_secure,
-            )
-        )
-        self.channel = grpc.aio.insecure_channel(deployment.grpc_addresses["search"])
-        self.stub = search_pb2_grpc.SearchServiceStub(self.channel)
-
-    async def extracted(
-        self, org: str, chunks: Sequence[tuple[str | None, str]], *, doc: str | None = None, generation: int = 1
-    ) -> str:
-        """Store an artifact and announce it, as ingest does after extraction; return the document id."""
-        doc = doc or str(uuid.uuid4())
-        artifact: dict[str, Any] = {"text": "", "page_count": 1, "chunks": []}
-        offset = 0
-        for index, (heading, text) in enumerate(chunks):
-            artifact["chunks"].append(
-                {
-                    "index": index,
-                    "text": text,
-                    "start": offset,
-                    "end": offset + len(text),
-                    "page": 1,
-                    "heading": heading,
-                }
-            )
-            offset += len(text) + 1
-        artifact["text"] = "\n".join(t for _, t in chunks)
-        await self.store.put_json(extracted_key(org, doc, generation), artifact)
-        await self.announce(org, doc, generation)
-        return doc
-
-    async def announce(self, org: str, doc: str, generation: int) -> None:
-        header = events.new_header(organization_id=org, document_id=doc, generation=generation)
-        event = documents_pb2.DocumentExtracted(header=header, chunk_count=1)
-        await events.publish(
-            self.js, subjects.DOCUMENT_EXTRACTED, event.SerializeToString(), message_id=header.event_id
-        )
-
-    async def deleted(self, org: str, doc: str) -> None:
-        header = events.new_header(organization_id=org, document_id=doc, generation=1)
-        event = documents_pb2.DocumentDeleted(header=header)
-        await events.publish(self.js, subjects.DOCUMENT_DELETED, event.SerializeToString(), message_id=header.event_id)
-
-    async def report(
-        self, subject: str, doc: str, generation: int | None = None, timeout_s: float = 60, *, nth: int = 1
-    ) -> Any:
-        """The `nth` DocumentIndexed, DocumentFailed or StageProgress about `doc` (and `generation`) in the
-        stream."""
-        kind = {
-            subjects.DOCUMENT_INDEXED: documents_pb2.DocumentIndexed,
-            subjects.DOCUMENT_FAILED: documents_pb2.DocumentFailed,
-            subjects.DOCUMENT_STAGE_PROGRESS: documents_pb2.StageProgress,
-        }[subject]
-        subscription = await self.js.subscribe(subject, ordered_consumer=True)
-        try:
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                try:
-                    message = await subscription.next_msg(timeout=1)
-                except TimeoutError:
-                    continue
-                event = kind()
-                event.ParseFromString(message.data)
-                if event.header.document_id == doc and generation in (None, event.header.generation):
-                    nth -= 1
-                    if nth == 0:
-                        return event
-        finally:
-            await subscription.unsubscribe()
-        raise AssertionError(f"no {subject} for {doc} within {timeout_s} s")
-
-    async def search(self, tenant: Tenant, query: str, mode: str = "HYBRID", **fields: Any) -> list[Any]:
-        request = search_pb2.SearchRequest(query=query, mode=MODES[mode], limit=fields.pop("limit", 10), **fields)
-        reply = await self.stub.Search(request, metadata=(("authorization", f"Bearer {tenant.token}"),), timeout=30)
-        return list(reply.hits)
-
-    async def until_indexed(self, doc: str, generation: int | None = None) -> None:
-        await self.report(subjects.DOCUMENT_INDEXED, doc, generation)
-
-
-@pytest.fixture(scope="module")
-async def platform(deployment: Deployment) -> AsyncIterator[Platform]:
-    nc = await events.connect(deployment.endpoints.nats_url, name="search-tests")
-    js = nc.jetstream()
-    await events.ensure_streams(js)
-    platform = Platform(deployment, nc, js)
-    await platform.store.ensure_bucket()
-    yield platform
-    await platform.channel.close()
-    await nc.drain()
-
-
-@pytest.fixture(scope="module")
-def tenants(org_factory_module: Any) -> tuple[Tenant, Tenant]:
-    first, second = org_factory_module(), org_factory_module()
-    return Tenant(first.id, first.admin.token), Tenant(second.id, second.admin.token)
 
 
 @pytest.fixture(scope="module")
@@ -324,6 +195,14 @@ async def test_the_search_functions_leave_no_tenant_on_a_pooled_connection(
     # statement, or the connection's next user would read that organization's chunks.
     conn = await asyncpg.connect(platform.deployment.database_urls["search"])
     try:
+        found = await conn.fetch(
+            "SELECT id, document_id FROM search.search($1, NULL, 'unused', 'vendor contract', true, true, NULL, 10, "
+            "10, NULL, NULL, 1.2, 0.75)",
+            tenants[0].id,
+        )
+        assert corpus["vendor"] in {str(r["document_id"]) for r in found if r["id"] is not None}
+        assert not await conn.fetchval("SELECT current_setting('app.current_org_id', true)")
+        # The previous release's two functions, which its replicas call during a rolling deploy.
         row = await conn.fetchrow(
             "SELECT semantic, keyword FROM search.candidates($1, NULL, 'unused', 'vendor contract', "
             "ARRAY['vendor', 'contract'], NULL, 10, 100, true)",
