@@ -1,5 +1,5 @@
 import { useMutation, useQuery } from "@urql/preact";
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { Page } from "../components/Page";
 import type { CostPriority, Role } from "../gql/graphql";
@@ -168,20 +168,11 @@ function Routing() {
   const [{ data, error }] = useQuery({ query: RoutingPolicyQuery });
   const [result, save] = useMutation(SetRoutingPolicyMutation);
   const policy = data?.routingPolicy;
-  const [priority, setPriority] = useState<CostPriority>("BALANCED");
-  const [budget, setBudget] = useState("");
   const [saved, setSaved] = useState(false);
-  useEffect(() => {
-    if (policy) {
-      setPriority(policy.costPriority);
-      setBudget(String(policy.monthlyBudgetUsd));
-    }
-  }, [policy?.costPriority, policy?.monthlyBudgetUsd]);
 
-  async function submit(event: Event) {
-    event.preventDefault();
+  async function submit(values: { costPriority: CostPriority; monthlyBudgetUsd: number }) {
     setSaved(false);
-    const reply = await save({ costPriority: priority, monthlyBudgetUsd: Number.parseFloat(budget) });
+    const reply = await save(values);
     setSaved(!reply.error);
   }
 
@@ -196,40 +187,73 @@ function Routing() {
       <h2 id="routing-heading">Model routing and budget</h2>
       <ErrorMessage error={error ?? result.error} />
       {policy ? (
-        <p>
-          This month: <strong>{formatUsd(policy.spentThisMonthUsd)}</strong> spent.
-          {policy.organizationSetPriority || policy.organizationSetBudget ? "" : " The deployment's defaults apply."}
-        </p>
-      ) : null}
-      <form class="grid-form" onSubmit={submit}>
-        <label>
-          What to optimise for
-          <select value={priority} onChange={(e) => setPriority(e.currentTarget.value as CostPriority)}>
-            {PRIORITIES.map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Monthly budget (US dollars)
-          <input type="number" min={0} step="0.01" required value={budget} onInput={(e) => setBudget(e.currentTarget.value)} />
-        </label>
-        <div class="form-end">
-          <button type="submit" disabled={result.fetching}>
-            Save
-          </button>
-          <button type="button" class="secondary" disabled={result.fetching} onClick={() => void reset()}>
-            Use the deployment's defaults
-          </button>
-        </div>
-      </form>
+        <>
+          <p>
+            This month: <strong>{formatUsd(policy.spentThisMonthUsd)}</strong> spent.
+            {policy.organizationSetPriority || policy.organizationSetBudget ? "" : " The deployment's defaults apply."}
+          </p>
+          {/* The form starts from the loaded policy and is made again when the saved policy changes (a reset to
+              the defaults), so what someone types is never overwritten by a policy that arrives later. */}
+          <RoutingForm
+            key={`${policy.costPriority}:${policy.monthlyBudgetUsd}`}
+            costPriority={policy.costPriority}
+            monthlyBudgetUsd={policy.monthlyBudgetUsd}
+            busy={result.fetching}
+            onSave={submit}
+            onReset={reset}
+          />
+        </>
+      ) : error ? null : (
+        <p aria-busy="true">Loading the policy…</p>
+      )}
       {saved ? (
         <p class="notice" role="status">
           Saved. New analyses follow this policy.
         </p>
       ) : null}
     </section>
+  );
+}
+
+function RoutingForm(props: {
+  costPriority: CostPriority;
+  monthlyBudgetUsd: number;
+  busy: boolean;
+  onSave: (values: { costPriority: CostPriority; monthlyBudgetUsd: number }) => Promise<void>;
+  onReset: () => Promise<void>;
+}) {
+  const [priority, setPriority] = useState<CostPriority>(props.costPriority);
+  const [budget, setBudget] = useState(String(props.monthlyBudgetUsd));
+
+  function submit(event: Event) {
+    event.preventDefault();
+    void props.onSave({ costPriority: priority, monthlyBudgetUsd: Number.parseFloat(budget) });
+  }
+
+  return (
+    <form class="grid-form" onSubmit={submit}>
+      <label>
+        What to optimise for
+        <select value={priority} onChange={(e) => setPriority(e.currentTarget.value as CostPriority)}>
+          {PRIORITIES.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Monthly budget (US dollars)
+        <input type="number" min={0} step="0.01" required value={budget} onInput={(e) => setBudget(e.currentTarget.value)} />
+      </label>
+      <div class="form-end">
+        <button type="submit" disabled={props.busy}>
+          Save
+        </button>
+        <button type="button" class="secondary" disabled={props.busy} onClick={() => void props.onReset()}>
+          Use the deployment's defaults
+        </button>
+      </div>
+    </form>
   );
 }
