@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Self
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -48,3 +49,40 @@ async def tenant_transaction(
         if organization_id is not None:
             await set_transaction_setting(session, ORG_SETTING, organization_id)
         yield session
+
+
+class TenantRepository:
+    """Queries bound to one organization's transaction: every method is scoped by `self.organization_id`, so a
+    query cannot be written without its tenant and callers never pass the id again."""
+
+    def __init__(self, session: AsyncSession, organization_id: str) -> None:
+        self.session = session
+        self.organization_id = organization_id
+
+
+class UnitOfWork:
+    """One transaction for one organization, and the repositories bound to it.
+
+    A service subclasses it and names its repositories, built lazily from the transaction:
+
+        class Work(UnitOfWork):
+            @cached_property
+            def documents(self) -> DocumentRepository:
+                return DocumentRepository(self.session, self.organization_id)
+
+        async with Work.begin(sessions, org) as work:
+            document = await work.documents.get(document_id)
+
+    Row-level security sees the same organization (`tenant_transaction`), so a query that forgot its tenant
+    still returns nothing of another's. The transaction commits when the block ends without an exception.
+    """
+
+    def __init__(self, session: AsyncSession, organization_id: str) -> None:
+        self.session = session
+        self.organization_id = organization_id
+
+    @classmethod
+    @asynccontextmanager
+    async def begin(cls, sessions: async_sessionmaker[AsyncSession], organization_id: str) -> AsyncIterator[Self]:
+        async with tenant_transaction(sessions, organization_id) as session:
+            yield cls(session, organization_id)
