@@ -346,6 +346,61 @@ def test_exports_parse_back(weeks: dict[str, Any], gateway: GraphQLClient) -> No
     assert httpx.get(f"{gateway.base_url}/export/nothing.csv", headers=headers).status_code == 404
 
 
+PLANNING = """# Orion planning meeting
+
+Date: 2 November 2026
+Attendees: Mei Chen, Tom Hale, Ana Ruiz
+
+## Decisions
+- The team agreed to use PostgreSQL for the reporting store.
+- We decided to postpone the mobile release to January.
+
+## Risks
+- The data centre move could slip, which would delay the cut-over.
+- Key staff may leave during the change freeze, leaving the runbooks without an owner.
+
+## Actions
+- Mei will draft the cut-over runbook by 10 November.
+- Tom to review the vendor contract.
+- Ana will book the load test environment.
+- Tom will send the migration checklist by 20 November.
+"""
+PAGES = {
+    "actionItems": "query($a: String) { actionItems(first: 1, after: $a) { totalCount nodes { id dueDate } "
+    "pageInfo { endCursor hasNextPage } } }",
+    "riskRegister": "query($a: String) { riskRegister(first: 1, after: $a) { totalCount nodes { id } "
+    "pageInfo { endCursor hasNextPage } } }",
+    "decisions": "query($a: String) { decisions(first: 1, after: $a) { totalCount nodes { id } "
+    "pageInfo { endCursor hasNextPage } } }",
+}
+
+
+def test_every_list_pages_to_its_end_one_entry_at_a_time(org_factory_module: Any, gateway: GraphQLClient) -> None:
+    org = org_factory_module()
+    _analysed(gateway, org.admin.token, "orion-planning.md", PLANNING)
+    for field, query in PAGES.items():
+        whole = gateway(query.replace("first: 1, ", "first: 100, "), token=org.admin.token).ok()[field]
+        paged: list[dict[str, Any]] = []
+        after = None
+        while True:
+            page = gateway(query, {"a": after}, token=org.admin.token).ok()[field]
+            paged += page["nodes"]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert paged == whole["nodes"] and len(paged) == whole["totalCount"] >= 2, field
+    # Tasks with a date first, those without last: the cursor of a task with no date continues after it.
+    dates = [n["dueDate"] for n in whole_items(gateway, org.admin.token)]
+    assert dates == ["2026-11-10", "2026-11-20", None, None]
+    garbled = gateway(PAGES["decisions"], {"a": "bm90IGEgY3Vyc29y"}, token=org.admin.token)
+    assert garbled.codes == ["BAD_USER_INPUT"]
+
+
+def whole_items(gateway: GraphQLClient, token: str) -> list[dict[str, Any]]:
+    query = PAGES["actionItems"].replace("first: 1, ", "first: 100, ")
+    return list(gateway(query, token=token).ok()["actionItems"]["nodes"])
+
+
 def test_the_register_never_crosses_organizations(
     weeks: dict[str, Any], org_factory_module: Any, gateway: GraphQLClient, deployment: Deployment
 ) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -41,6 +41,18 @@ _ORDERS: dict[Kind, tuple[str, tuple[str, ...], str]] = {
 
 class BadCursor(ValueError):
     """A cursor this service did not write."""
+
+
+# A cursor carries its values as text; the driver binds each CAST parameter as that type's Python value (a date,
+# not "2026-09-16"), so they are read back into it. An entry with no due date sorts as 'infinity', which the
+# driver reads as date.max and writes back as 'infinity'.
+_CURSOR_VALUE: dict[str, Callable[[str], Any]] = {
+    "due_order": date.fromisoformat,
+    "severity_rank": int,
+    "updated_at": datetime.fromisoformat,
+    "created_at": datetime.fromisoformat,
+    "id": uuid.UUID,
+}
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -301,7 +313,12 @@ async def page_of(
     page_conditions = where
     if after:
         values = decode_cursor(after, len(cursor_columns))
-        params.update({f"c{i}": value for i, value in enumerate(values)})
+        try:
+            params.update(
+                {f"c{i}": _CURSOR_VALUE[column](value) for i, (column, value) in enumerate(zip(cursor_columns, values))}
+            )
+        except ValueError as exc:
+            raise BadCursor("not a cursor of this list") from exc
         page_conditions += f" AND {continues}"
     params["limit"] = min(first, MAX_PAGE) + 1
     rows = [
