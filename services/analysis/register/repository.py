@@ -315,7 +315,10 @@ async def page_of(
         values = decode_cursor(after, len(cursor_columns))
         try:
             params.update(
-                {f"c{i}": _CURSOR_VALUE[column](value) for i, (column, value) in enumerate(zip(cursor_columns, values))}
+                {
+                    f"c{i}": _CURSOR_VALUE[column](value)
+                    for i, (column, value) in enumerate(zip(cursor_columns, values, strict=True))
+                }
             )
         except ValueError as exc:
             raise BadCursor("not a cursor of this list") from exc
