@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.common.db import set_transaction_setting
 from services.common.events import publish
 from services.common.logging import get_logger
+from services.common.rls import tenant_isolation_sql
 
 log = get_logger(__name__)
 
@@ -49,11 +50,7 @@ def outbox_ddl(schema: str) -> list[str]:
             published_at timestamptz
         )""",
         f"CREATE INDEX outbox_pending_idx ON {table} (created_at) WHERE published_at IS NULL",
-        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"""CREATE POLICY tenant_isolation ON {table}
-            USING (organization_id = NULLIF(current_setting('app.current_org_id', true), '')::uuid)
-            WITH CHECK (organization_id = NULLIF(current_setting('app.current_org_id', true), '')::uuid)""",
+        *tenant_isolation_sql(table),
         f"""CREATE POLICY relay_access ON {table}
             USING (current_setting('{RELAY_SETTING}', true) = 'on')""",
     ]

@@ -1,0 +1,23 @@
+"""Row-level security reads its settings once per statement: every policy's current_setting(...) becomes a
+sub-select, which Postgres evaluates once (an InitPlan) instead of once per row it checks.
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from alembic import op
+
+from services.common.rls import settings_read_once_sql, settings_read_per_row_sql
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(settings_read_once_sql("ingest"))
+
+
+def downgrade() -> None:
+    op.execute(settings_read_per_row_sql("ingest"))
