@@ -389,6 +389,12 @@ def test_every_list_pages_to_its_end_one_entry_at_a_time(org_factory_module: Any
                 break
             after = page["pageInfo"]["endCursor"]
         assert paged == whole["nodes"] and len(paged) == whole["totalCount"] >= 2, field
+        # The total is counted only when asked for, so it must be found through a fragment too.
+        connection = {"actionItems": "TrackedActionItemConnection", "riskRegister": "TrackedRiskConnection"}.get(
+            field, "TrackedDecisionConnection"
+        )
+        fragment = f"query {{ {field}(first: 1) {{ ...Total }} }} fragment Total on {connection} {{ totalCount }}"
+        assert gateway(fragment, token=org.admin.token).ok()[field]["totalCount"] == len(paged), field
     # Tasks with a date first, those without last: the cursor of a task with no date continues after it.
     dates = [n["dueDate"] for n in whole_items(gateway, org.admin.token)]
     assert dates == ["2026-11-10", "2026-11-20", None, None]

@@ -176,6 +176,7 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
             kind="action_item",
             first=request.first,
             after=request.after if request.HasField("after") else None,
+            count_total=request.count_total,
             owner=request.owner if request.HasField("owner") else None,
             statuses=list(request.statuses),
             due_before=_date(request.due_before) if request.HasField("due_before") else None,
@@ -183,7 +184,7 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
             or (["00000000-0000-0000-0000-000000000000"] if request.document_ids else []),
         )
         reply = analysis_pb2.ListActionItemsResponse(
-            nodes=[register_rpc.action_item(r) for r in rows], has_next_page=more, total_count=total
+            nodes=[register_rpc.action_item(r) for r in rows], has_next_page=more, total_count=total or 0
         )
         if end:
             reply.end_cursor = end
@@ -200,11 +201,12 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
             kind="risk",
             first=request.first,
             after=request.after if request.HasField("after") else None,
+            count_total=request.count_total,
             statuses=list(request.statuses),
             min_severity_rank=severity_rank(minimum) + 1 if minimum else None,
         )
         reply = analysis_pb2.ListRisksResponse(
-            nodes=[register_rpc.risk(r) for r in rows], has_next_page=more, total_count=total
+            nodes=[register_rpc.risk(r) for r in rows], has_next_page=more, total_count=total or 0
         )
         if end:
             reply.end_cursor = end
@@ -218,11 +220,12 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
             kind="decision",
             first=request.first,
             after=request.after if request.HasField("after") else None,
+            count_total=request.count_total,
             document_ids=[i for i in request.document_ids if _is_uuid(i)]
             or (["00000000-0000-0000-0000-000000000000"] if request.document_ids else []),
         )
         reply = analysis_pb2.ListDecisionsResponse(
-            nodes=[register_rpc.decision(r) for r in rows], has_next_page=more, total_count=total
+            nodes=[register_rpc.decision(r) for r in rows], has_next_page=more, total_count=total or 0
         )
         if end:
             reply.end_cursor = end

@@ -13,6 +13,7 @@ import strawberry
 from pmdi.analysis.v1 import analysis_pb2
 from pmdi.events.v1 import register_pb2
 from pmdi.ingest.v1 import ingest_pb2
+from strawberry.types.nodes import SelectedField, Selection
 
 from services.common.auth import Role as AuthRole
 from services.common.subjects import alert_subject
@@ -51,6 +52,18 @@ def _first(first: int | None) -> int:
     return min(first, MAX_FIRST)
 
 
+def _asks_for_total(info: GatewayInfo) -> bool:
+    """Whether the query selects totalCount on this list (directly or through a fragment): only then is every
+    match counted, which over 50,000 entries costs more than the page itself."""
+
+    def selects(selections: list[Selection]) -> bool:
+        return any(
+            s.name == "totalCount" if isinstance(s, SelectedField) else selects(s.selections) for s in selections
+        )
+
+    return any(selects(field.selections) for field in info.selected_fields)
+
+
 def _page_info(
     reply: analysis_pb2.ListActionItemsResponse | analysis_pb2.ListRisksResponse | analysis_pb2.ListDecisionsResponse,
 ) -> PageInfo:
@@ -77,6 +90,7 @@ class RegisterQuery:
             first=_first(first),
             statuses=[s.value for s in status or []],
             document_ids=document_filter(document_ids),
+            count_total=_asks_for_total(info),
         )
         if owner is not None:
             request.owner = owner
@@ -105,7 +119,9 @@ class RegisterQuery:
         after: str | None = None,
     ) -> TrackedRiskConnection:
         info.context.require_identity()
-        request = analysis_pb2.ListRisksRequest(first=_first(first), statuses=[s.value for s in status or []])
+        request = analysis_pb2.ListRisksRequest(
+            first=_first(first), statuses=[s.value for s in status or []], count_total=_asks_for_total(info)
+        )
         if min_severity is not None:
             request.min_severity = min_severity.value
         if after is not None:
@@ -128,7 +144,9 @@ class RegisterQuery:
         after: str | None = None,
     ) -> TrackedDecisionConnection:
         info.context.require_identity()
-        request = analysis_pb2.ListDecisionsRequest(first=_first(first), document_ids=document_filter(document_ids))
+        request = analysis_pb2.ListDecisionsRequest(
+            first=_first(first), document_ids=document_filter(document_ids), count_total=_asks_for_total(info)
+        )
         if after is not None:
             request.after = after
         reply = await rpc(

@@ -327,9 +327,10 @@ class Register:
     # -- reading ------------------------------------------------------------------------------------------------
 
     async def page(
-        self, *, caller: Identity, kind: Kind, first: int, after: str | None, **filters: Any
-    ) -> tuple[list[dict[str, Any]], str | None, bool, int]:
-        """A page of one register list: entries with their mentions, the end cursor, more to come, the total."""
+        self, *, caller: Identity, kind: Kind, first: int, after: str | None, count_total: bool = True, **filters: Any
+    ) -> tuple[list[dict[str, Any]], str | None, bool, int | None]:
+        """A page of one register list: entries with their mentions, the end cursor, more to come, and the total
+        (None unless `count_total`)."""
         if first < 0:
             raise InvalidInput("first must not be negative")
         if filters.get("document_ids"):
@@ -339,7 +340,13 @@ class Register:
         try:
             async with tenant_transaction(self._sessions, caller.organization_id) as session:
                 rows, more, total = await repo.page_of(
-                    session, organization_id=caller.organization_id, kind=kind, first=first, after=after, **filters
+                    session,
+                    organization_id=caller.organization_id,
+                    kind=kind,
+                    first=first,
+                    after=after,
+                    count_total=count_total,
+                    **filters,
                 )
                 mentions = await repo.mentions_of(
                     session, organization_id=caller.organization_id, entry_ids=[str(r["id"]) for r in rows]

@@ -282,8 +282,10 @@ async def page_of(
     due_before: date | None = None,
     document_ids: Sequence[str] = (),
     min_severity_rank: int | None = None,
-) -> tuple[list[dict[str, Any]], bool, int]:
-    """One page of a register list in its order, whether more follow, and how many match in all."""
+    count_total: bool = True,
+) -> tuple[list[dict[str, Any]], bool, int | None]:
+    """One page of a register list in its order, whether more follow, and how many match in all (None unless
+    `count_total`: over many entries the count costs more than the page)."""
     order, cursor_columns, continues = _ORDERS[kind]
     conditions = ["e.organization_id = :org", "e.kind = :kind"]
     params: dict[str, Any] = {"org": organization_id, "kind": kind}
@@ -307,9 +309,10 @@ async def page_of(
         params["min_rank"] = min_severity_rank
     where = " AND ".join(conditions)
     # The filters are this function's fixed fragments; every value is bound.
-    total = (
-        await session.execute(text(f"SELECT count(*) FROM analysis.register_entries e WHERE {where}"), params)  # noqa: S608
-    ).scalar_one()
+    total = None
+    if count_total:
+        count = text(f"SELECT count(*) FROM analysis.register_entries e WHERE {where}")  # noqa: S608
+        total = int((await session.execute(count, params)).scalar_one())
     page_conditions = where
     if after:
         values = decode_cursor(after, len(cursor_columns))
@@ -332,7 +335,7 @@ async def page_of(
         )
     ]
     more = len(rows) > min(first, MAX_PAGE)
-    return rows[: min(first, MAX_PAGE)], more, int(total)
+    return rows[: min(first, MAX_PAGE)], more, total
 
 
 def cursor_of(kind: Kind, row: dict[str, Any]) -> str:
