@@ -39,6 +39,7 @@ from pmdi.search.v1 import search_pb2, search_pb2_grpc  # noqa: E402
 from bench import eval_data, quality_peers  # noqa: E402
 from bench.quality_peers import ndcg_at, recall_at  # noqa: E402
 from services.common import events, subjects  # noqa: E402
+from services.common.artifact import Chunk, ExtractedText  # noqa: E402
 from services.common.object_store import ObjectStore, extracted_key  # noqa: E402
 from services.common.settings import StorageSettings  # noqa: E402
 
@@ -52,18 +53,16 @@ MODES = {
 }
 
 
-def chunk(text: str, size: int = 1200) -> list[dict[str, Any]]:
+def chunk(text: str, size: int = 1200) -> list[Chunk]:
     """Paragraph-ish chunks of at most `size` characters, as ingest makes them."""
-    chunks: list[dict[str, Any]] = []
+    chunks: list[Chunk] = []
     start = 0
     while start < len(text):
         end = min(len(text), start + size)
         if end < len(text):
             space = text.rfind(" ", start, end)
             end = space if space > start else end
-        chunks.append(
-            {"index": len(chunks), "text": text[start:end], "start": start, "end": end, "page": None, "heading": None}
-        )
+        chunks.append(Chunk(len(chunks), text[start:end], start, end, page=None, heading=None))
         start = end + 1
     return chunks
 
@@ -100,7 +99,7 @@ async def index_corpus(deployment: Any, org: str, corpus: dict[str, str]) -> tup
     indexed = await js.subscribe(subjects.DOCUMENT_INDEXED, ordered_consumer=True)
     for doc, corpus_id in by_document.items():
         text = corpus[corpus_id]
-        await store.put_json(extracted_key(org, doc, 1), {"text": text, "page_count": None, "chunks": chunk(text)})
+        await store.put_json(extracted_key(org, doc, 1), ExtractedText(text, None, tuple(chunk(text))).to_json())
         header = events.new_header(organization_id=org, document_id=doc, generation=1)
         event = documents_pb2.DocumentExtracted(header=header, chunk_count=1)
         await events.publish(js, subjects.DOCUMENT_EXTRACTED, event.SerializeToString(), message_id=header.event_id)
@@ -228,7 +227,7 @@ def main() -> None:
             )
             ours = {chunk_id: by_document[doc] for chunk_id, doc in chunk_document.items()}
             fusions = quality_peers.fusion_peers(semantic, keyword, ours, qrels, depth=settings.candidates_per_mode)
-    chunks = [(doc, c["text"]) for doc, text in corpus.items() for c in chunk(text)]
+    chunks = [(doc, c.text) for doc, text in corpus.items() for c in chunk(text)]
     peers: dict[str, Any] = {}
     if not args.skip_peers:
         peers["bm25s"] = {

@@ -30,6 +30,7 @@ from services.analysis.schemas import (
     RisksOutput,
     SummaryOutput,
 )
+from services.common.artifact import ExtractedText
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
 from services.common.document_events import enqueue_about, report_failure, report_progress
@@ -158,7 +159,7 @@ class AnalysisHandlers:
             await self._announce_analyzed(header, 0.0)  # a redelivery: say it again, change nothing
             return
         try:
-            artifact = await self._store.get_json(extracted_key(org, doc, generation))
+            stored = await self._store.get_json(extracted_key(org, doc, generation))
         except ObjectMissing:
             # Never there, so never will be: fail the document with a reason rather than leave it ANALYZING.
             log.warning("extracted_text_missing", document_id=doc, generation=generation)
@@ -166,9 +167,10 @@ class AnalysisHandlers:
             return
         except Exception as exc:
             raise StorageError(str(exc)) from exc
-        text = str(artifact["text"])
+        artifact = ExtractedText.from_json(stored)  # malformed: retried, then failed like any internal error
+        text = artifact.text
         # Headings marked, so sections read as sections (local extraction and remote models alike).
-        analysed = with_heading_marks(text, list(artifact.get("headings") or []))
+        analysed = with_heading_marks(text, artifact.headings)
         await self._progress(header, 0.0, "Analyzing: summaries, action items, risks and decisions")
         finished = 0
         reporting = asyncio.Lock()  # progress goes out in order, one step per finished task
@@ -187,7 +189,7 @@ class AnalysisHandlers:
         async with asyncio.TaskGroup() as group:
             running = [group.create_task(run(task)) for task in DOCUMENT_TASKS]
         outcomes = dict(task.result() for task in running)
-        places = QuotePlaces(text, artifact)
+        places = QuotePlaces(artifact)
         results = {task: self._merge(task, outcome, places) for task, outcome in outcomes.items()}
         cost = sum(outcome.cost_usd for outcome in outcomes.values())
         # The register's words and vectors are computed before the transaction that folds them in.
@@ -208,7 +210,7 @@ class AnalysisHandlers:
                 risks=results["risks"],
                 decisions=results["decisions"],
                 cost_usd=cost,
-                pages=int(artifact.get("page_count") or 1),
+                pages=artifact.page_count or 1,
             )
             await self._register.record(
                 session, organization_id=org, document_id=doc, generation=generation, prepared=prepared

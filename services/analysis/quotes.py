@@ -7,18 +7,20 @@ import bisect
 import re
 from typing import Any
 
+from services.common.artifact import ExtractedText
+
 
 class QuotePlaces:
     """Finds quotes in one document's text, verbatim up to white space, and says where each one is."""
 
-    def __init__(self, text: str, artifact: dict[str, Any]) -> None:
-        self._text = text
-        chunks = sorted(artifact.get("chunks") or [], key=lambda c: int(c["start"]))
-        self._chunk_starts = [int(c["start"]) for c in chunks]
-        self._chunk_pages = [c.get("page") for c in chunks]
-        turns = sorted(artifact.get("turns") or [], key=lambda t: int(t["start"]))
-        self._turn_starts = [int(t["start"]) for t in turns]
-        self._turn_times = [t.get("time") for t in turns]
+    def __init__(self, artifact: ExtractedText) -> None:
+        self._text = artifact.text
+        chunks = sorted(artifact.chunks, key=lambda c: c.start)
+        self._chunk_starts = [c.start for c in chunks]
+        self._chunk_pages = [c.page for c in chunks]
+        turns = sorted(artifact.turns, key=lambda t: t.start)
+        self._turn_starts = [t.start for t in turns]
+        self._turn_times = [t.time for t in turns]
 
     def offset(self, quote: str) -> int | None:
         """Where `quote` starts in the text, or None when the text does not contain it."""

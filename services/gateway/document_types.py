@@ -3,39 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from pmdi.events.v1 import documents_pb2
 from pmdi.ingest.v1 import ingest_pb2
 
+from services.common.document_status import STATUS_FROM_PROTO, DocumentStatus
 from services.gateway.account_types import User, to_datetime, user_from_proto
 from services.gateway.analysis_types import Analysis
 from services.gateway.context import GatewayInfo
 from services.gateway.errors import PublicError, rpc
 from services.gateway.timeouts import RPC_TIMEOUT_S
 
-
-@strawberry.enum
-class DocumentStatus(Enum):
-    QUEUED = "QUEUED"
-    EXTRACTING = "EXTRACTING"
-    INDEXING = "INDEXING"
-    ANALYZING = "ANALYZING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-
-
-STATUS_FROM_PROTO = {
-    ingest_pb2.DOCUMENT_STATUS_QUEUED: DocumentStatus.QUEUED,
-    ingest_pb2.DOCUMENT_STATUS_EXTRACTING: DocumentStatus.EXTRACTING,
-    ingest_pb2.DOCUMENT_STATUS_INDEXING: DocumentStatus.INDEXING,
-    ingest_pb2.DOCUMENT_STATUS_ANALYZING: DocumentStatus.ANALYZING,
-    ingest_pb2.DOCUMENT_STATUS_COMPLETED: DocumentStatus.COMPLETED,
-    ingest_pb2.DOCUMENT_STATUS_FAILED: DocumentStatus.FAILED,
-}
-STATUS_TO_PROTO = {v: k for k, v in STATUS_FROM_PROTO.items()}
-TERMINAL = (DocumentStatus.COMPLETED, DocumentStatus.FAILED)
+# The one status enum (services/common/document_status.py), in the schema as a GraphQL enum of the same name.
+strawberry.enum(DocumentStatus)
 
 
 @strawberry.type(description="An e-mail's sender, recipients, date and subject.")
@@ -208,7 +189,7 @@ class ProcessingEvent:
 def event_from_progress(message: documents_pb2.ProcessingProgress) -> ProcessingEvent:
     return ProcessingEvent(
         document_id=strawberry.ID(message.document_id),
-        status=DocumentStatus(message.status),
+        status=STATUS_FROM_PROTO[message.status],
         progress=message.progress,
         message=message.message,
         at=to_datetime(message.at),

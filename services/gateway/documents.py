@@ -14,14 +14,12 @@ from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
 from services.common.auth import Role as AuthRole
+from services.common.document_status import STATUS_FROM_PROTO, STATUS_TO_PROTO, TERMINAL, DocumentStatus
 from services.common.subjects import progress_subject
 from services.gateway.context import GatewayInfo
 from services.gateway.document_types import (
-    STATUS_TO_PROTO,
-    TERMINAL,
     Document,
     DocumentConnection,
-    DocumentStatus,
     PageInfo,
     ProcessingEvent,
     event_from_document,
@@ -179,6 +177,8 @@ class DocumentSubscription:
                 progress.ParseFromString(raw)
                 if progress.organization_id != identity.organization_id:
                     continue
+                if progress.status not in STATUS_FROM_PROTO:
+                    continue  # from an ingest of the previous release (its status was text): the next event tells
                 event = event_from_progress(progress)
                 previous = last.get(event.document_id)
                 if previous is not None and previous == (event.progress, event.status, event.message):

@@ -7,7 +7,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from services.ingest.extracted import ExtractedDocument, HeadingSpan
+from services.common.artifact import Chunk, HeadingSpan
+from services.ingest.extracted import ExtractedDocument
 
 # A regex that matches roughly one all-MiniLM-L6-v2 word piece per match: short letter runs, digit pairs,
 # single punctuation marks, single CJK characters. Measured against the model's tokenizer on prose, tables,
@@ -19,18 +20,6 @@ _WORD = re.compile(r"\S+")
 
 # How good a place the end of a unit is to end a chunk.
 _PARAGRAPH, _LINE_END, _SENTENCE, _WORD_END, _INSIDE_WORD = 4, 3, 2, 1, 0
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A piece of the text for embedding: doc.text[start:end] == text; page is the page of `start`."""
-
-    index: int
-    text: str
-    start: int
-    end: int
-    page: int | None
-    heading: str | None
 
 
 @dataclass(frozen=True)

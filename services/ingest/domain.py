@@ -6,22 +6,15 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
+from services.common.document_status import TERMINAL as TERMINAL  # re-exported: ingest reads it from its domain
+from services.common.document_status import DocumentStatus
 from services.common.errors import InvalidInput
 
-
-class Status(StrEnum):
-    QUEUED = "QUEUED"
-    EXTRACTING = "EXTRACTING"
-    INDEXING = "INDEXING"
-    ANALYZING = "ANALYZING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-
-
-TERMINAL = frozenset({Status.COMPLETED, Status.FAILED})
+# Ingest's short name for the one status enum (services/common/document_status.py), which the API, the progress
+# events and the gateway use too.
+Status = DocumentStatus
 
 # Where each status starts on the 0..100 progress scale; stage reports move within [start, next start).
 PROGRESS_AT = {

@@ -8,6 +8,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from services.common.artifact import HeadingSpan, TurnSpan
+
 MB = 1024 * 1024
 
 
@@ -54,23 +56,6 @@ class PageSpan:
     page: int
     start: int
     end: int
-
-
-@dataclass(frozen=True)
-class HeadingSpan:
-    """Where one heading sits in the extracted text; level 1 is the top."""
-
-    level: int
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class TurnSpan:
-    """Where a transcript's turn starts in the extracted text, and when it was said (HH:MM:SS)."""
-
-    start: int
-    time: str
 
 
 @dataclass(frozen=True)

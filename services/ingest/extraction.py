@@ -9,13 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from services.common.artifact import HeadingSpan
 from services.ingest.emails import read_eml, read_msg
 from services.ingest.extracted import (
     Deadline,
     ExtractedDocument,
     ExtractionError,
     ExtractionLimits,
-    HeadingSpan,
     PageProgress,
     PageSpan,
     Reporter,

@@ -15,6 +15,7 @@ from pathlib import Path
 from pmdi.events.v1 import documents_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.common.artifact import ExtractedText
 from services.common.db import set_transaction_setting, tenant_transaction
 from services.common.events import new_header
 from services.common.logging import get_logger
@@ -107,14 +108,16 @@ class Pipeline:
                     raise ExtractionError("The document contains no extractable text.")
                 if extracted.attachments:
                     attachments = await self._store_attachments(claimed, extracted.attachments)
-            artifact = {
-                "text": extracted.text,
-                "page_count": extracted.page_count,
-                "chunks": [asdict(c) for c in chunks],
-                "headings": [asdict(h) for h in extracted.headings],
-                "turns": [asdict(t) for t in extracted.turns],
-            }
-            await self._store.put_json(extracted_key(claimed.organization_id, claimed.id, claimed.generation), artifact)
+            artifact = ExtractedText(
+                text=extracted.text,
+                page_count=extracted.page_count,
+                chunks=tuple(chunks),
+                headings=tuple(extracted.headings),
+                turns=tuple(extracted.turns),
+            )
+            await self._store.put_json(
+                extracted_key(claimed.organization_id, claimed.id, claimed.generation), artifact.to_json()
+            )
         except ExtractionError as exc:
             await self._discard(claimed.organization_id, attachments)
             await self.fail(claimed.organization_id, claimed.id, claimed.generation, exc.reason)

@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.events.v1 import documents_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.document_status import STATUS_TO_PROTO
 from services.common.events import new_header
 from services.common.object_store import original_key
 from services.common.outbox import enqueue
@@ -27,7 +28,7 @@ def progress_event(
     return documents_pb2.ProcessingProgress(
         organization_id=organization_id,
         document_id=document_id,
-        status=status.value,
+        status=STATUS_TO_PROTO[status],
         progress=progress,
         message=message,
         at=stamp,

@@ -10,19 +10,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 
 from services.common.auth import require_identity
+from services.common.document_status import STATUS_FROM_PROTO, STATUS_TO_PROTO
 from services.common.errors import InvalidInput
-from services.ingest.domain import Document, Status
+from services.ingest.domain import Document
 from services.ingest.handlers import IngestHandlers, UploadMetadata
-
-STATUS_TO_PROTO = {
-    Status.QUEUED: ingest_pb2.DOCUMENT_STATUS_QUEUED,
-    Status.EXTRACTING: ingest_pb2.DOCUMENT_STATUS_EXTRACTING,
-    Status.INDEXING: ingest_pb2.DOCUMENT_STATUS_INDEXING,
-    Status.ANALYZING: ingest_pb2.DOCUMENT_STATUS_ANALYZING,
-    Status.COMPLETED: ingest_pb2.DOCUMENT_STATUS_COMPLETED,
-    Status.FAILED: ingest_pb2.DOCUMENT_STATUS_FAILED,
-}
-STATUS_FROM_PROTO = {v: k for k, v in STATUS_TO_PROTO.items()}
 
 
 def _timestamp(value: datetime) -> Timestamp:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from services.common.artifact import TurnSpan
 from services.common.transcript_turns import parse_turns, turn_line
 from services.ingest.extracted import (
     Deadline,
@@ -15,7 +16,6 @@ from services.ingest.extracted import (
     ExtractionError,
     ExtractionLimits,
     TextBuilder,
-    TurnSpan,
 )
 
 # A speaker named inside a cue: "Name: words", "[Name] words", ">> Name: words", "- Name: words".

@@ -6,11 +6,11 @@ import html
 import re
 import uuid
 from collections import Counter
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from services.common.artifact import BadArtifact, Chunk, ExtractedText
 from services.common.errors import InvalidInput
 
 
@@ -20,24 +20,10 @@ class Mode(StrEnum):
     KEYWORD = "KEYWORD"
 
 
-class BadArtifact(Exception):
-    """The extracted artifact cannot be indexed, however often it is retried."""
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """One chunk of a document's extracted text, as ingest stored it."""
-
-    index: int
-    text: str
-    start: int
-    end: int
-    page: int | None
-    heading: str | None
-
-    def embedding_input(self) -> str:
-        """Headings carry meaning the chunk text may lack ("Risks" above a bare list item)."""
-        return f"{self.heading}\n{self.text}" if self.heading else self.text
+def embedding_input(chunk: Chunk) -> str:
+    """What is embedded for a chunk: headings carry meaning the chunk text may lack ("Risks" above a bare list
+    item)."""
+    return f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text
 
 
 def check_query(query: str, *, max_chars: int) -> str:
@@ -68,33 +54,10 @@ def check_document_ids(document_ids: list[str], *, maximum: int = 1000) -> list[
     return sorted(set(checked))
 
 
-def _as_int(value: Any, name: str, *, optional: bool = False) -> int | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadArtifact(f"chunk field {name!r} must be an integer")
-    return value
-
-
 def parse_artifact(artifact: Any) -> list[Chunk]:
-    """Validate ingest's extracted artifact and return its chunks in order."""
-    if not isinstance(artifact, dict) or not isinstance(artifact.get("chunks"), list):
-        raise BadArtifact("the extracted text has no list of chunks")
-    chunks: list[Chunk] = []
-    for raw in artifact["chunks"]:
-        if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
-            raise BadArtifact("a chunk has no text")
-        heading = raw.get("heading")
-        chunks.append(
-            Chunk(
-                index=int(_as_int(raw.get("index"), "index") or 0),
-                text=raw["text"].replace("\x00", ""),
-                start=int(_as_int(raw.get("start"), "start") or 0),
-                end=int(_as_int(raw.get("end"), "end") or 0),
-                page=_as_int(raw.get("page"), "page", optional=True),
-                heading=heading.replace("\x00", "") if isinstance(heading, str) and heading.strip() else None,
-            )
-        )
+    """The chunks of ingest's extracted artifact worth indexing (those with text), in order; BadArtifact when the
+    artifact is malformed or its chunk indexes repeat."""
+    chunks = ExtractedText.from_json(artifact).chunks
     if len({c.index for c in chunks}) != len(chunks):
         raise BadArtifact("chunk indexes repeat")
     return sorted((c for c in chunks if c.text.strip()), key=lambda c: c.index)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pmdi.events.v1 import documents_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.common.artifact import BadArtifact
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
 from services.common.document_events import enqueue_about, report_failure, report_progress
@@ -16,12 +17,12 @@ from services.common.subjects import DOCUMENT_INDEXED
 from services.search import repository as repo
 from services.search import tables
 from services.search.domain import (
-    BadArtifact,
     Mode,
     allows_fuzzy,
     check_document_ids,
     check_limit,
     check_query,
+    embedding_input,
     is_plain_query,
     make_snippet,
     parse_artifact,
@@ -125,7 +126,7 @@ class SearchHandlers:
             log.warning("bad_artifact", document_id=doc, error=str(exc))
             await self.fail(header, "The extracted text of this document is malformed, so it cannot be indexed.")
             return
-        vectors = await self._embed_reporting_progress(header, [c.embedding_input() for c in chunks])
+        vectors = await self._embed_reporting_progress(header, [embedding_input(c) for c in chunks])
         async with tenant_transaction(self._sessions, org) as session:
             await repo.lock_document(session, document_id=doc)
             # Checked again under the lock: a delete or a newer generation may have arrived meanwhile.

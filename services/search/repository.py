@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services.common.artifact import Chunk
 from services.common.db import set_transaction_setting
-from services.search.domain import Chunk
 
 # Opens search.chunks across organizations to the re-index command only (policy reindex_access).
 REINDEX_SETTING = "app.search_reindex"

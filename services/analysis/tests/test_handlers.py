@@ -25,6 +25,7 @@ from services.analysis.register.handlers import Register
 from services.analysis.router import Router
 from services.analysis.rpc import AnalysisRpc
 from services.analysis.settings import AnalysisSettings
+from services.common.artifact import Chunk, ExtractedText
 from services.common.auth import Identity, Role, current_identity
 from services.common.errors import Forbidden, InvalidInput
 from services.common.events import new_header
@@ -129,7 +130,7 @@ def make_handlers(
 
 
 def artifact(text: str) -> dict[str, Any]:
-    return {"text": text, "page_count": 2, "chunks": [{"index": 0, "text": text, "start": 0, "end": len(text)}]}
+    return ExtractedText(text, 2, (Chunk(0, text, 0, len(text), page=None, heading=None),)).to_json()
 
 
 def header(org: str, doc: str, generation: int = 1) -> documents_pb2.EventHeader:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.chunking import Chunk, chunk_document, estimate_tokens
+from services.common.artifact import Chunk
+from services.ingest.chunking import chunk_document, estimate_tokens
 from services.ingest.extraction import ExtractedDocument, ExtractionLimits, HeadingSpan, PageSpan, extract
 from services.ingest.media_types import DOCX, HTML, MARKDOWN, PDF
 from services.ingest.tests import samples

@@ -21,6 +21,7 @@ from pmdi.search.v1 import search_pb2, search_pb2_grpc
 
 from devstack.launcher import Deployment
 from services.common import events, subjects
+from services.common.artifact import Chunk, ExtractedText
 from services.common.object_store import ObjectStore, extracted_key
 from services.common.settings import StorageSettings
 
@@ -63,22 +64,13 @@ class Platform:
     ) -> str:
         """Store an artifact and announce it, as ingest does after extraction; return the document id."""
         doc = doc or str(uuid.uuid4())
-        artifact: dict[str, Any] = {"text": "", "page_count": 1, "chunks": []}
+        stored: list[Chunk] = []
         offset = 0
         for index, (heading, text) in enumerate(chunks):
-            artifact["chunks"].append(
-                {
-                    "index": index,
-                    "text": text,
-                    "start": offset,
-                    "end": offset + len(text),
-                    "page": 1,
-                    "heading": heading,
-                }
-            )
+            stored.append(Chunk(index, text, offset, offset + len(text), page=1, heading=heading))
             offset += len(text) + 1
-        artifact["text"] = "\n".join(t for _, t in chunks)
-        await self.store.put_json(extracted_key(org, doc, generation), artifact)
+        artifact = ExtractedText("\n".join(t for _, t in chunks), 1, tuple(stored))
+        await self.store.put_json(extracted_key(org, doc, generation), artifact.to_json())
         await self.announce(org, doc, generation)
         return doc
 

@@ -9,13 +9,14 @@ import uuid
 
 import pytest
 
+from services.common.artifact import BadArtifact
 from services.common.errors import InvalidInput
 from services.search.domain import (
-    BadArtifact,
     allows_fuzzy,
     check_document_ids,
     check_limit,
     check_query,
+    embedding_input,
     is_plain_query,
     make_snippet,
     parse_artifact,
@@ -71,8 +72,8 @@ def test_an_artifact_becomes_ordered_chunks() -> None:
         }
     )
     assert [c.index for c in chunks] == [0, 1]  # blank chunks carry nothing to find
-    assert chunks[0].embedding_input() == "Risks\nfirst"
-    assert chunks[1].embedding_input() == "second" and chunks[1].page == 2
+    assert embedding_input(chunks[0]) == "Risks\nfirst"
+    assert embedding_input(chunks[1]) == "second" and chunks[1].page == 2
 
 
 @pytest.mark.parametrize(
