@@ -12,7 +12,7 @@ from sqlalchemy import Column, DateTime, LargeBinary, MetaData, Table, Text, sel
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.common.db import set_transaction_setting
+from services.common.db import TenantRepository, set_transaction_setting
 from services.common.events import publish
 from services.common.logging import get_logger
 
@@ -79,6 +79,24 @@ async def enqueue(
         )
     )
     await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": wakeup_channel(table)})
+
+
+class Outbox(TenantRepository):
+    """A service's outbox in one organization's transaction: events added here leave if and only if it commits."""
+
+    def __init__(self, session: AsyncSession, organization_id: str, table: Table) -> None:
+        super().__init__(session, organization_id)
+        self.table = table
+
+    async def add(self, subject: str, payload: bytes, event_id: str) -> None:
+        await enqueue(
+            self.session,
+            self.table,
+            organization_id=self.organization_id,
+            subject=subject,
+            payload=payload,
+            event_id=event_id,
+        )
 
 
 PRUNE_EVERY_S = 3600.0
