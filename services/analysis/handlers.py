@@ -37,6 +37,7 @@ from services.common.errors import InvalidInput, Unavailable
 from services.common.grpc_client import outgoing_metadata
 from services.common.logging import get_logger
 from services.common.object_store import ObjectMissing, extracted_key
+from services.common.outbox import Outbox
 from services.common.subjects import DOCUMENT_ANALYZED
 
 log = get_logger(__name__)
@@ -250,8 +251,7 @@ class AnalysisHandlers:
 
     async def _enqueue_analyzed(self, session: AsyncSession, header: documents_pb2.EventHeader, cost: float) -> None:
         await enqueue_about(
-            session,
-            tables.outbox,
+            Outbox(session, header.organization_id, tables.outbox),
             header,
             DOCUMENT_ANALYZED,
             lambda out: documents_pb2.DocumentAnalyzed(header=out, cost_usd=cost),
