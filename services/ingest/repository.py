@@ -150,7 +150,7 @@ class IngestWork(UnitOfWork):
         return Outbox(self.session, self.organization_id, tables.outbox)
 
 
-# -- across organizations ------------------------------------------------------------------------
+# -- outside the unit of work: one autocommit statement, and the reaper's scan across organizations --
 
 
 async def documents_by_id(
