@@ -28,10 +28,10 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 
 from services.analysis.catalog import load_catalog  # noqa: E402 - after the path set-up above
 from services.analysis.complexity import estimate_tokens, measure  # noqa: E402
-from services.analysis.router import cache_key  # noqa: E402
 from services.analysis.routing import estimate_cost, plan  # noqa: E402
 from services.analysis.schemas import SCHEMAS  # noqa: E402
 from services.analysis.settings import AnalysisSettings  # noqa: E402
+from services.analysis.store.cache import cache_key  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "analysis_router.json"
@@ -168,9 +168,9 @@ async def router_bookkeeping(sessions: Any, calls: int = 300) -> dict[str, Any]:
 async def usage_latency(rows: int) -> dict[str, Any]:
     from devstack.embedded import postgres
     from devstack.provisioning import provision_database
-    from services.analysis import repository as repo
     from services.analysis.service import MIGRATIONS_DIR
-    from services.common.db import create_engine, session_factory, tenant_transaction
+    from services.analysis.store import AnalysisWork
+    from services.common.db import create_engine, session_factory
     from services.common.migrations import upgrade_to_head
     from tests.platform import free_port
 
@@ -232,11 +232,11 @@ async def usage_latency(rows: int) -> dict[str, Any]:
         for _ in range(20):
             for since, until in ranges:
                 t = time.perf_counter()
-                async with tenant_transaction(sessions, org) as session:
-                    await repo.usage(session, organization_id=org, since=since, until=until)
+                async with AnalysisWork.begin(sessions, org) as work:
+                    await work.usage.between(since, until)
                 samples.append(time.perf_counter() - t)
-        async with tenant_transaction(sessions, org) as session:
-            everything = await repo.usage(session, organization_id=org, since=None, until=None)
+        async with AnalysisWork.begin(sessions, org) as work:
+            everything = await work.usage.between(None, None)
         bookkeeping = await router_bookkeeping(sessions)
         await engine.dispose()
         samples.sort()

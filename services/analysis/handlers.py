@@ -13,7 +13,6 @@ from pmdi.ingest.v1 import ingest_pb2
 from pmdi.search.v1 import search_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.analysis import repository as repo
 from services.analysis import tables
 from services.analysis.outline import with_heading_marks
 from services.analysis.providers.base import ProviderError
@@ -30,9 +29,9 @@ from services.analysis.schemas import (
     RisksOutput,
     SummaryOutput,
 )
+from services.analysis.store import AnalysisWork
 from services.common.artifact import ExtractedText
 from services.common.auth import Identity, Role
-from services.common.db import tenant_transaction
 from services.common.document_events import enqueue_about, report_failure, report_progress
 from services.common.errors import InvalidInput, Unavailable
 from services.common.grpc_client import outgoing_metadata
@@ -151,10 +150,10 @@ class AnalysisHandlers:
     async def analyze(self, header: documents_pb2.EventHeader) -> None:
         """Run every task on the document's extracted text, save the results, announce them; idempotent."""
         org, doc, generation = header.organization_id, header.document_id, header.generation
-        async with tenant_transaction(self._sessions, org) as session:
-            if await repo.is_deleted(session, organization_id=org, document_id=doc):
+        async with AnalysisWork.begin(self._sessions, org) as work:
+            if await work.analyses.is_deleted(doc):
                 return  # deleted while queued: nothing to analyse, nothing to announce
-            done = await repo.analysis_generation(session, organization_id=org, document_id=doc)
+            done = await work.analyses.generation(doc)
         if done is not None and done >= generation:
             await self._announce_analyzed(header, 0.0)  # a redelivery: say it again, change nothing
             return
@@ -196,14 +195,12 @@ class AnalysisHandlers:
         prepared = await self._register.prepare(
             text, {task: results[task] for task in ("action_items", "risks", "decisions")}, places
         )
-        async with tenant_transaction(self._sessions, org) as session:
-            if await repo.is_deleted(session, organization_id=org, document_id=doc):
+        async with AnalysisWork.begin(self._sessions, org) as work:
+            if await work.analyses.is_deleted(doc):
                 log.info("analysis_discarded_deleted", document_id=doc)
                 return  # deleted while being analysed: its results must not come back
-            await repo.save_analysis(
-                session,
-                organization_id=org,
-                document_id=doc,
+            await work.analyses.save(
+                doc,
                 generation=generation,
                 summaries={t: results[t] for t in DOCUMENT_TASKS if t.startswith("summary_")},
                 action_items=results["action_items"],
@@ -212,11 +209,9 @@ class AnalysisHandlers:
                 cost_usd=cost,
                 pages=artifact.page_count or 1,
             )
-            await self._register.record(
-                session, organization_id=org, document_id=doc, generation=generation, prepared=prepared
-            )
-            await self._budget_alerts(session, org)
-            await self._enqueue_analyzed(session, header, cost)
+            await self._register.record(work, document_id=doc, generation=generation, prepared=prepared)
+            await self._budget_alerts(work)
+            await self._enqueue_analyzed(work, header, cost)
         log.info("document_analyzed", document_id=doc, cost_usd=cost)
 
     @staticmethod
@@ -250,35 +245,36 @@ class AnalysisHandlers:
             self._sessions, tables.outbox, header, stage="analysis", fraction=fraction, message=message
         )
 
-    async def _enqueue_analyzed(self, session: AsyncSession, header: documents_pb2.EventHeader, cost: float) -> None:
+    async def _enqueue_analyzed(self, work: AnalysisWork, header: documents_pb2.EventHeader, cost: float) -> None:
         await enqueue_about(
-            session,
-            tables.outbox,
+            work.outbox,
             header,
             DOCUMENT_ANALYZED,
             lambda out: documents_pb2.DocumentAnalyzed(header=out, cost_usd=cost),
         )
 
     async def _announce_analyzed(self, header: documents_pb2.EventHeader, cost: float) -> None:
-        async with tenant_transaction(self._sessions, header.organization_id) as session:
-            await self._enqueue_analyzed(session, header, cost)
+        async with AnalysisWork.begin(self._sessions, header.organization_id) as work:
+            await self._enqueue_analyzed(work, header, cost)
 
     async def fail(self, header: documents_pb2.EventHeader, reason: str) -> None:
         await report_failure(self._sessions, tables.outbox, header, stage="analysis", reason=reason)
 
     async def forget(self, header: documents_pb2.EventHeader) -> None:
-        async with tenant_transaction(self._sessions, header.organization_id) as session:
-            await repo.forget_document(session, organization_id=header.organization_id, document_id=header.document_id)
-            await self._register.forget(session, organization_id=header.organization_id, document_id=header.document_id)
+        """Remove the document's results and cached outputs, and remember it is gone (the ledger keeps its lines)."""
+        doc = header.document_id
+        async with AnalysisWork.begin(self._sessions, header.organization_id) as work:
+            await work.analyses.delete(doc)
+            await work.cache.forget_document(doc)
+            await work.analyses.mark_deleted(doc)
+            await self._register.forget(work, document_id=doc)
 
-    async def _budget_alerts(self, session: AsyncSession, organization_id: str) -> None:
+    async def _budget_alerts(self, work: AnalysisWork) -> None:
         """The month's spend against the organization's budget, for the 80% and 100% alerts."""
-        _, own_budget = await repo.org_policy(session, organization_id=organization_id)
+        _, own_budget = await work.policy.get()
         budget = self._router.default_budget_usd if own_budget is None else own_budget
-        spent = await repo.spent_this_month(session, organization_id=organization_id)
-        await self._register.budget_passed(
-            session, organization_id=organization_id, spent_usd=spent, budget_usd=budget, now=datetime.now(UTC)
-        )
+        spent = await work.budget.spent_this_month()
+        await self._register.budget_passed(work, spent_usd=spent, budget_usd=budget, now=datetime.now(UTC))
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -293,8 +289,8 @@ class AnalysisHandlers:
                 continue
         if not wanted:
             return []
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            return await repo.load_analyses(session, organization_id=caller.organization_id, document_ids=wanted)
+        async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
+            return await work.analyses.load(wanted)
 
     async def ask(
         self, *, caller: Identity, question: str, document_ids: list[str]
@@ -330,8 +326,8 @@ class AnalysisHandlers:
         assert isinstance(answer, AnswerOutput)
         # Cite only what was retrieved: numbers outside the excerpts are dropped.
         if outcome.cost_usd:
-            async with tenant_transaction(self._sessions, caller.organization_id) as session:
-                await self._budget_alerts(session, caller.organization_id)
+            async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
+                await self._budget_alerts(work)
         numbers = [n for n in dict.fromkeys(answer.cited_chunks) if 1 <= n <= len(hits)]
         cited = [hits[n - 1] for n in numbers]
         return answer.model_copy(update={"answer": renumber_citations(answer.answer, numbers)}), cited, outcome
@@ -357,9 +353,9 @@ class AnalysisHandlers:
 
     async def routing_policy(self, *, caller: Identity) -> dict[str, Any]:
         """The organization's effective cost priority and budget, and this month's spend."""
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            priority, budget = await repo.org_policy(session, organization_id=caller.organization_id)
-            spent = await repo.spent_this_month(session, organization_id=caller.organization_id)
+        async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
+            priority, budget = await work.policy.get()
+            spent = await work.budget.spent_this_month()
         return {
             "cost_priority": priority or self._router.default_priority,
             "monthly_budget_usd": self._router.default_budget_usd if budget is None else budget,
@@ -382,10 +378,8 @@ class AnalysisHandlers:
             raise InvalidInput(f"cost priority must be one of {', '.join(PRIORITIES)}")
         if monthly_budget_usd is not None and not 0 <= monthly_budget_usd <= MAX_MONTHLY_BUDGET_USD:
             raise InvalidInput(f"monthly budget must be between 0 and {MAX_MONTHLY_BUDGET_USD:,.0f} USD")
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            await repo.set_org_policy(
-                session,
-                organization_id=caller.organization_id,
+        async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
+            await work.policy.set(
                 cost_priority=cost_priority,
                 monthly_budget_usd=monthly_budget_usd,
                 clear_priority=clear_priority,
@@ -409,5 +403,5 @@ class AnalysisHandlers:
         caller.require(Role.ADMIN)
         if since and until and since > until:
             raise InvalidInput("since must not be after until")
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            return await repo.usage(session, organization_id=caller.organization_id, since=since, until=until)
+        async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
+            return await work.usage.between(since, until)

@@ -13,7 +13,7 @@ from services.analysis.handlers import AnalysisHandlers
 from services.analysis.register import rpc as register_rpc
 from services.analysis.register.domain import SEVERITIES, severity_rank
 from services.analysis.register.handlers import Register
-from services.analysis.repository import CallRecord
+from services.analysis.store.ledger import CallRecord
 from services.common.auth import require_identity
 from services.common.errors import InvalidInput
 

@@ -88,7 +88,7 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     stack.push_async_callback(search_channel.close)
     ingest_channel = open_channel(settings.ingest_addr)
     stack.push_async_callback(ingest_channel.close)
-    register = Register(sessions=sessions, outbox=tables.outbox, embed=embedder.encode if embedder else None)
+    register = Register(sessions=sessions, embed=embedder.encode if embedder else None)
     handlers = AnalysisHandlers(
         sessions=sessions,
         store=ObjectStore(settings),

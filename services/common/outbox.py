@@ -12,7 +12,7 @@ from sqlalchemy import Column, DateTime, LargeBinary, MetaData, Table, Text, sel
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.common.db import set_transaction_setting
+from services.common.db import TenantRepository, set_transaction_setting
 from services.common.events import publish
 from services.common.logging import get_logger
 from services.common.rls import tenant_isolation_sql
@@ -61,21 +61,26 @@ def wakeup_channel(table: Table) -> str:
     return f"{table.schema}_outbox"
 
 
-async def enqueue(
-    session: AsyncSession, table: Table, *, organization_id: str, subject: str, payload: bytes, event_id: str
-) -> None:
-    """Add an event to the outbox inside the caller's transaction; its id is the JetStream message id.
-    Postgres delivers the NOTIFY at commit (and never on rollback), so relays wake for committed events only."""
-    await session.execute(
-        table.insert().values(
-            id=str(uuid.UUID(hex=event_id)) if len(event_id) == 32 else event_id,
-            organization_id=organization_id,
-            subject=subject,
-            payload=payload,
-            created_at=datetime.now(UTC),
+class Outbox(TenantRepository):
+    """A service's outbox in one organization's transaction: events added here leave if and only if it commits."""
+
+    def __init__(self, session: AsyncSession, organization_id: str, table: Table) -> None:
+        super().__init__(session, organization_id)
+        self.table = table
+
+    async def add(self, subject: str, payload: bytes, event_id: str) -> None:
+        """Add an event inside the transaction; its id is the JetStream message id. Postgres delivers the NOTIFY
+        at commit (and never on rollback), so relays wake for committed events only."""
+        await self.session.execute(
+            self.table.insert().values(
+                id=str(uuid.UUID(hex=event_id)) if len(event_id) == 32 else event_id,
+                organization_id=self.organization_id,
+                subject=subject,
+                payload=payload,
+                created_at=datetime.now(UTC),
+            )
         )
-    )
-    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": wakeup_channel(table)})
+        await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": wakeup_channel(self.table)})
 
 
 PRUNE_EVERY_S = 3600.0

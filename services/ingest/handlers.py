@@ -17,13 +17,11 @@ from pmdi.events.v1 import documents_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import Identity, Role
-from services.common.db import tenant_transaction
 from services.common.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from services.common.events import new_header
 from services.common.logging import get_logger
 from services.common.object_store import ObjectStore, document_prefix, original_key
 from services.common.subjects import DOCUMENT_DELETED
-from services.ingest import repository as repo
 from services.ingest.domain import (
     STATUS_MESSAGES,
     Document,
@@ -34,7 +32,8 @@ from services.ingest.domain import (
     encode_cursor,
 )
 from services.ingest.media_types import ACCEPTED_DESCRIPTION, RefusedType, confirm_media_type, sniff_media_type
-from services.ingest.progress import announce, queue_extraction
+from services.ingest.progress import queue_extraction
+from services.ingest.repository import IngestWork, documents_by_id
 from services.ingest.settings import IngestSettings
 
 log = get_logger(__name__)
@@ -143,8 +142,8 @@ class IngestHandlers:
     async def _replaced(self, caller: Identity, document_id: str) -> str:
         """The id of the document an upload replaces: one of the caller's organization's, or NOT_FOUND."""
         valid = _valid_id(document_id)
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            if await repo.get_document(session, organization_id=caller.organization_id, document_id=valid) is None:
+        async with IngestWork.begin(self._sessions, caller.organization_id) as work:
+            if await work.documents.get(valid) is None:
                 raise NotFound("the document it replaces does not exist")
         return valid
 
@@ -162,17 +161,11 @@ class IngestHandlers:
         now: datetime,
         replaces: str | None,
     ) -> Document:
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            if (
-                replaces is not None
-                and await repo.get_document(session, organization_id=caller.organization_id, document_id=replaces)
-                is None
-            ):
+        async with IngestWork.begin(self._sessions, caller.organization_id) as work:
+            if replaces is not None and await work.documents.get(replaces) is None:
                 raise NotFound("the document it replaces does not exist")  # deleted while this one uploaded
-            await repo.insert_document(
-                session,
+            await work.documents.add(
                 id=document_id,
-                organization_id=caller.organization_id,
                 generation=1,
                 title=title,
                 file_name=file_name,
@@ -189,20 +182,18 @@ class IngestHandlers:
                 attempts=0,
                 replaces_id=replaces,
             )
-            document = await repo.get_document(
-                session, organization_id=caller.organization_id, document_id=document_id, for_update=True
-            )
+            document = await work.documents.get(document_id, for_update=True)
             assert document is not None
-            await queue_extraction(session, document, generation=1)
-            queued = await repo.get_document(session, organization_id=caller.organization_id, document_id=document_id)
+            await queue_extraction(work, document, generation=1)
+            queued = await work.documents.get(document_id)
         assert queued is not None
         log.info("document_uploaded", document_id=document_id, size_bytes=size, content_type=content_type)
         return queued
 
     async def get(self, *, caller: Identity, document_id: str) -> Document:
         document_id = _valid_id(document_id)
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            document = await repo.get_document(session, organization_id=caller.organization_id, document_id=document_id)
+        async with IngestWork.begin(self._sessions, caller.organization_id) as work:
+            document = await work.documents.get(document_id)
         if document is None:
             raise NotFound("document not found")
         return document
@@ -217,16 +208,14 @@ class IngestHandlers:
         # The gateway calls this for every search and answer: one statement in autocommit, not four round
         # trips of a transaction (migration 0002).
         async with self._reads.connect() as connection:
-            return await repo.documents_by_id(connection, organization_id=caller.organization_id, document_ids=wanted)
+            return await documents_by_id(connection, organization_id=caller.organization_id, document_ids=wanted)
 
     async def list(self, *, caller: Identity, first: int, after: str | None, status: Status | None) -> DocumentPage:
         if first < 1 or first > MAX_PAGE_SIZE:
             raise InvalidInput(f"first must be between 1 and {MAX_PAGE_SIZE}")
         position = decode_cursor(after) if after else None
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            documents, has_next, total = await repo.list_documents(
-                session, organization_id=caller.organization_id, first=first, after=position, status=status
-            )
+        async with IngestWork.begin(self._sessions, caller.organization_id) as work:
+            documents, has_next, total = await work.documents.page(first=first, after=position, status=status)
         end = encode_cursor(documents[-1].created_at, documents[-1].id) if documents else None
         return DocumentPage(documents=documents, end_cursor=end, has_next_page=has_next, total_count=total)
 
@@ -234,10 +223,8 @@ class IngestHandlers:
         if max_chars is not None and max_chars < 0:
             raise InvalidInput("maxChars must not be negative")
         document = await self.get(caller=caller, document_id=document_id)
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            return await repo.get_text(
-                session, organization_id=caller.organization_id, document_id=document.id, max_chars=max_chars
-            )
+        async with IngestWork.begin(self._sessions, caller.organization_id) as work:
+            return await work.texts.get(document.id, max_chars=max_chars)
 
     async def download_url(self, *, caller: Identity, document_id: str) -> tuple[str, int]:
         document = await self.get(caller=caller, document_id=document_id)
@@ -250,17 +237,13 @@ class IngestHandlers:
     async def reprocess(self, *, caller: Identity, document_id: str) -> Document:
         caller.require(Role.MEMBER)
         document_id = _valid_id(document_id)
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            document = await repo.get_document(
-                session, organization_id=caller.organization_id, document_id=document_id, for_update=True
-            )
+        async with IngestWork.begin(self._sessions, caller.organization_id) as work:
+            document = await work.documents.get(document_id, for_update=True)
             if document is None:
                 raise NotFound("document not found")
-            await queue_extraction(session, document, generation=document.generation + 1)
-            await repo.update_document(
-                session, organization_id=caller.organization_id, document_id=document_id, error=None
-            )
-            updated = await repo.get_document(session, organization_id=caller.organization_id, document_id=document_id)
+            await queue_extraction(work, document, generation=document.generation + 1)
+            await work.documents.update(document_id, error=None)
+            updated = await work.documents.get(document_id)
         assert updated is not None
         return updated
 
@@ -269,12 +252,10 @@ class IngestHandlers:
         so (False)."""
         caller.require(Role.MEMBER)
         document_id = _valid_id(document_id)
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            document = await repo.get_document(
-                session, organization_id=caller.organization_id, document_id=document_id, for_update=True
-            )
+        async with IngestWork.begin(self._sessions, caller.organization_id) as work:
+            document = await work.documents.get(document_id, for_update=True)
             if document is None:
-                if await repo.is_deleted(session, organization_id=caller.organization_id, document_id=document_id):
+                if await work.documents.is_deleted(document_id):
                     return False
                 raise NotFound("document not found")
             if caller.role is not Role.ADMIN and document.uploaded_by != caller.user_id:
@@ -284,22 +265,16 @@ class IngestHandlers:
             for parent in doomed:
                 if len(doomed) > MAX_ATTACHMENT_TREE:
                     break
-                doomed += await repo.attachments_of(
-                    session, organization_id=caller.organization_id, document_id=parent.id
-                )
+                doomed += await work.documents.attachments_of(parent.id)
             now = datetime.now(UTC)
             for gone in doomed:
-                await repo.update_document(
-                    session, organization_id=caller.organization_id, document_id=gone.id, deleted_at=now, updated_at=now
-                )
-                await repo.delete_text(session, organization_id=caller.organization_id, document_id=gone.id)
+                await work.documents.update(gone.id, deleted_at=now, updated_at=now)
+                await work.texts.delete(gone.id)
                 header = new_header(
-                    organization_id=caller.organization_id, document_id=gone.id, generation=gone.generation
+                    organization_id=work.organization_id, document_id=gone.id, generation=gone.generation
                 )
                 event = documents_pb2.DocumentDeleted(header=header)
-                await announce(
-                    session, caller.organization_id, DOCUMENT_DELETED, event.SerializeToString(), header.event_id
-                )
+                await work.outbox.add(DOCUMENT_DELETED, event.SerializeToString(), header.event_id)
         # The objects go now; the DocumentDeleted consumer removes any left behind if this fails.
         for gone in doomed:
             with contextlib.suppress(Exception):
@@ -309,5 +284,5 @@ class IngestHandlers:
     async def attachments(self, *, caller: Identity, document_id: str) -> builtins.list[Document]:
         """The documents that came attached to an e-mail of the caller's organization."""
         document = await self.get(caller=caller, document_id=document_id)
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            return await repo.attachments_of(session, organization_id=caller.organization_id, document_id=document.id)
+        async with IngestWork.begin(self._sessions, caller.organization_id) as work:
+            return await work.documents.attachments_of(document.id)

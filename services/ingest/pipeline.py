@@ -16,12 +16,11 @@ from pmdi.events.v1 import documents_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.artifact import ExtractedText
-from services.common.db import set_transaction_setting, tenant_transaction
+from services.common.db import set_transaction_setting
 from services.common.events import new_header
 from services.common.logging import get_logger
 from services.common.object_store import ObjectMissing, ObjectStore, document_prefix, extracted_key, original_key
-from services.common.subjects import DOCUMENT_EXTRACTED, DOCUMENT_UPLOADED
-from services.ingest import repository as repo
+from services.common.subjects import DOCUMENT_EXTRACTED
 from services.ingest.chunking import chunk_document
 from services.ingest.domain import (
     PROGRESS_AT,
@@ -36,7 +35,8 @@ from services.ingest.domain import (
 )
 from services.ingest.extracted import Attachment, ExtractedDocument, PageProgress
 from services.ingest.extraction import ExtractionError, ExtractionLimits, extract_isolated
-from services.ingest.progress import announce, move, queue_extraction
+from services.ingest.progress import announce_upload, move, queue_extraction
+from services.ingest.repository import IngestWork, overdue_documents
 from services.ingest.settings import IngestSettings
 
 log = get_logger(__name__)
@@ -131,10 +131,8 @@ class Pipeline:
 
     async def _extraction_progress(self, claimed: Document, progress: PageProgress) -> None:
         """One more page read by OCR: progress within EXTRACTING, and the lease renewed for the pages to come."""
-        async with tenant_transaction(self._sessions, claimed.organization_id) as session:
-            document = await repo.get_document(
-                session, organization_id=claimed.organization_id, document_id=claimed.id, for_update=True
-            )
+        async with IngestWork.begin(self._sessions, claimed.organization_id) as work:
+            document = await work.documents.get(claimed.id, for_update=True)
             if (
                 document is None
                 or document.generation != claimed.generation
@@ -144,7 +142,7 @@ class Pipeline:
             done, total = progress.done, max(progress.total, 1)
             message = f"Reading page {done + 1} of {total} with OCR" if done < total else "Read every page with OCR"
             await move(
-                session,
+                work,
                 document,
                 status=Status.EXTRACTING,
                 progress=progress_within(Status.EXTRACTING, done / total),
@@ -157,8 +155,8 @@ class Pipeline:
         depth, parent = 0, email.attached_to_id
         while parent is not None and depth < MAX_ATTACHMENT_DEPTH:
             depth += 1
-            async with tenant_transaction(self._sessions, email.organization_id) as session:
-                above = await repo.get_document(session, organization_id=email.organization_id, document_id=parent)
+            async with IngestWork.begin(self._sessions, email.organization_id) as work:
+                above = await work.documents.get(parent)
             parent = above.attached_to_id if above is not None else None
         if depth >= MAX_ATTACHMENT_DEPTH:
             log.info("attachments_not_made", document_id=email.id, depth=depth, count=len(found))
@@ -193,10 +191,8 @@ class Pipeline:
 
     async def _claim(self, organization_id: str, document_id: str, generation: int) -> Document | None:
         now = datetime.now(UTC)
-        async with tenant_transaction(self._sessions, organization_id) as session:
-            document = await repo.get_document(
-                session, organization_id=organization_id, document_id=document_id, for_update=True
-            )
+        async with IngestWork.begin(self._sessions, organization_id) as work:
+            document = await work.documents.get(document_id, for_update=True)
             if document is None or document.generation != generation:
                 return None  # deleted, or superseded by a reprocess
             lease_alive = document.lease_expires_at is not None and document.lease_expires_at > now
@@ -204,7 +200,7 @@ class Pipeline:
                 return None  # already done, or another worker holds the lease
             if document.attempts >= self._settings.extraction_max_attempts:
                 await move(
-                    session,
+                    work,
                     document,
                     status=Status.FAILED,
                     progress=document.progress,
@@ -213,7 +209,7 @@ class Pipeline:
                 )
                 return None
             await move(
-                session,
+                work,
                 document,
                 status=Status.EXTRACTING,
                 progress=PROGRESS_AT[Status.EXTRACTING],
@@ -221,7 +217,7 @@ class Pipeline:
                 attempts=document.attempts + 1,
                 lease_expires_at=now + timedelta(seconds=self._settings.extraction_lease_s),
             )
-            return await repo.get_document(session, organization_id=organization_id, document_id=document_id)
+            return await work.documents.get(document_id)
 
     async def _finish_extraction(
         self, claimed: Document, extracted: ExtractedDocument, *, chunks: int, attachments: list[_StoredAttachment]
@@ -229,57 +225,48 @@ class Pipeline:
         text, page_count = extracted.text, extracted.page_count
         unused = list(attachments)
         try:
-            async with tenant_transaction(self._sessions, claimed.organization_id) as session:
-                document = await repo.get_document(
-                    session, organization_id=claimed.organization_id, document_id=claimed.id, for_update=True
-                )
+            async with IngestWork.begin(self._sessions, claimed.organization_id) as work:
+                document = await work.documents.get(claimed.id, for_update=True)
                 if (
                     document is None
                     or document.generation != claimed.generation
                     or document.status is not Status.EXTRACTING
                 ):
                     return
-                await self._record_extraction(session, document, text=text, page_count=page_count, chunks=chunks)
+                await self._record_extraction(work, document, text=text, page_count=page_count, chunks=chunks)
                 if extracted.email is not None:
                     headers = asdict(extracted.email)
                     headers.pop("written_date", None)
                     headers["to"], headers["cc"] = list(extracted.email.to), list(extracted.email.cc)
-                    await repo.update_document(
-                        session,
-                        organization_id=document.organization_id,
-                        document_id=document.id,
-                        email_headers=headers,
-                    )
-                made = await self._record_attachments(session, document, attachments)
+                    await work.documents.update(document.id, email_headers=headers)
+                made = await self._record_attachments(work, document, attachments)
                 unused = [a for a in attachments if a.id not in made]
         finally:
             await self._discard(claimed.organization_id, unused)
         log.info("document_extracted", document_id=claimed.id, chunks=chunks, pages=page_count)
 
     async def _record_attachments(
-        self, session: AsyncSession, email: Document, attachments: list[_StoredAttachment]
+        self, work: IngestWork, email: Document, attachments: list[_StoredAttachment]
     ) -> set[str]:
         """A queued document per attachment not already made from this e-mail (by name and content); their ids."""
         if not attachments:
             return set()
-        known = await repo.attachment_keys(session, organization_id=email.organization_id, document_id=email.id)
+        known = await work.documents.attachment_keys(email.id)
         made: set[str] = set()
         now = datetime.now(UTC)
         for attachment in attachments:
             if (attachment.file_name, attachment.sha256) in known:
                 continue  # a re-extraction of the e-mail: the attachment is a document already
             known.add((attachment.file_name, attachment.sha256))
-            await repo.insert_document(
-                session,
+            await work.documents.add(
                 id=attachment.id,
-                organization_id=email.organization_id,
                 generation=1,
                 title=clean_title(None, attachment.file_name),
                 file_name=attachment.file_name,
                 content_type=attachment.content_type,
                 size_bytes=attachment.size_bytes,
                 sha256=attachment.sha256,
-                object_key=original_key(email.organization_id, attachment.id),
+                object_key=original_key(work.organization_id, attachment.id),
                 status=Status.QUEUED.value,
                 progress=0,
                 progress_message=STATUS_MESSAGES[Status.QUEUED],
@@ -289,29 +276,21 @@ class Pipeline:
                 attempts=0,
                 attached_to_id=email.id,
             )
-            document = await repo.get_document(
-                session, organization_id=email.organization_id, document_id=attachment.id, for_update=True
-            )
+            document = await work.documents.get(attachment.id, for_update=True)
             assert document is not None
-            await queue_extraction(session, document, generation=1)
+            await queue_extraction(work, document, generation=1)
             made.add(attachment.id)
         log.info("attachments_made", document_id=email.id, count=len(made))
         return made
 
     async def _record_extraction(
-        self, session: AsyncSession, document: Document, *, text: str, page_count: int | None, chunks: int
+        self, work: IngestWork, document: Document, *, text: str, page_count: int | None, chunks: int
     ) -> None:
         """Save the text, move the document to its next status, and announce DocumentExtracted."""
-        await repo.save_text(
-            session,
-            organization_id=document.organization_id,
-            document_id=document.id,
-            generation=document.generation,
-            text=text,
-        )
+        await work.texts.save(document.id, generation=document.generation, text=text)
         following = status_after(Status.EXTRACTING, self._settings.pipeline_stages)
         await move(
-            session,
+            work,
             document,
             status=following,
             progress=PROGRESS_AT[following],
@@ -320,23 +299,19 @@ class Pipeline:
             lease_expires_at=None,
         )
         header = new_header(
-            organization_id=document.organization_id, document_id=document.id, generation=document.generation
+            organization_id=work.organization_id, document_id=document.id, generation=document.generation
         )
         event = documents_pb2.DocumentExtracted(
             header=header, chunk_count=chunks, text_chars=len(text), page_count=page_count
         )
-        await announce(
-            session, document.organization_id, DOCUMENT_EXTRACTED, event.SerializeToString(), header.event_id
-        )
+        await work.outbox.add(DOCUMENT_EXTRACTED, event.SerializeToString(), header.event_id)
 
     # -- later stages report back ----------------------------------------------------------------
 
     async def stage_finished(self, organization_id: str, document_id: str, generation: int, stage: Status) -> None:
         """A later stage (INDEXING or ANALYZING) finished: move to the next one, or complete."""
-        async with tenant_transaction(self._sessions, organization_id) as session:
-            document = await repo.get_document(
-                session, organization_id=organization_id, document_id=document_id, for_update=True
-            )
+        async with IngestWork.begin(self._sessions, organization_id) as work:
+            document = await work.documents.get(document_id, for_update=True)
             if document is None or document.generation != generation or document.status in TERMINAL:
                 return  # news about a run that was superseded, or that has already ended
             # Stages report on different subjects, so their news may arrive out of order: a later stage's
@@ -345,36 +320,30 @@ class Pipeline:
                 return
             if document.status is not stage:
                 # Subscribers still see every status in order, even when the news came in reverse.
-                await move(session, document, status=stage, progress=PROGRESS_AT[stage], message=STATUS_MESSAGES[stage])
+                await move(work, document, status=stage, progress=PROGRESS_AT[stage], message=STATUS_MESSAGES[stage])
             following = status_after(stage, self._settings.pipeline_stages)
             await move(
-                session, document, status=following, progress=PROGRESS_AT[following], message=STATUS_MESSAGES[following]
+                work, document, status=following, progress=PROGRESS_AT[following], message=STATUS_MESSAGES[following]
             )
 
     async def stage_progress(
         self, organization_id: str, document_id: str, generation: int, stage: Status, fraction: float, message: str
     ) -> None:
-        async with tenant_transaction(self._sessions, organization_id) as session:
-            document = await repo.get_document(
-                session, organization_id=organization_id, document_id=document_id, for_update=True
-            )
+        async with IngestWork.begin(self._sessions, organization_id) as work:
+            document = await work.documents.get(document_id, for_update=True)
             if document is None or document.generation != generation or document.status in TERMINAL:
                 return
             if WORKING_ORDER.index(document.status) > WORKING_ORDER.index(stage):
                 return  # stale: the document has moved past this stage
-            await move(session, document, status=stage, progress=progress_within(stage, fraction), message=message)
+            await move(work, document, status=stage, progress=progress_within(stage, fraction), message=message)
 
     async def fail(self, organization_id: str, document_id: str, generation: int, reason: str) -> None:
         """End a run in FAILED with a reason a person can act on."""
-        async with tenant_transaction(self._sessions, organization_id) as session:
-            document = await repo.get_document(
-                session, organization_id=organization_id, document_id=document_id, for_update=True
-            )
+        async with IngestWork.begin(self._sessions, organization_id) as work:
+            document = await work.documents.get(document_id, for_update=True)
             if document is None or document.generation != generation or document.status in TERMINAL:
                 return
-            await move(
-                session, document, status=Status.FAILED, progress=document.progress, message="Failed", error=reason
-            )
+            await move(work, document, status=Status.FAILED, progress=document.progress, message="Failed", error=reason)
         log.info("document_failed", document_id=document_id, reason=reason)
 
     async def purge_objects(self, organization_id: str, document_id: str) -> None:
@@ -389,22 +358,20 @@ class Pipeline:
         deadline = now - timedelta(seconds=self._settings.stage_timeout_s)
         async with self._sessions() as session, session.begin():
             await set_transaction_setting(session, "app.reaper", "on")
-            overdue = await repo.overdue_documents(session, now=now, stage_deadline=deadline)
+            overdue = await overdue_documents(session, now=now, stage_deadline=deadline)
         for organization_id, document_id in overdue:
             await self._reap_one(organization_id, document_id, now=now, deadline=deadline)
         return len(overdue)
 
     async def _reap_one(self, organization_id: str, document_id: str, *, now: datetime, deadline: datetime) -> None:
-        async with tenant_transaction(self._sessions, organization_id) as session:
-            document = await repo.get_document(
-                session, organization_id=organization_id, document_id=document_id, for_update=True
-            )
+        async with IngestWork.begin(self._sessions, organization_id) as work:
+            document = await work.documents.get(document_id, for_update=True)
             if document is None or document.status in TERMINAL:
                 return
             if document.status is Status.EXTRACTING and document.lease_expires_at and document.lease_expires_at < now:
                 if document.attempts >= self._settings.extraction_max_attempts:
                     await move(
-                        session,
+                        work,
                         document,
                         status=Status.FAILED,
                         progress=document.progress,
@@ -412,14 +379,14 @@ class Pipeline:
                         error=f"Extraction did not finish after {document.attempts} attempts.",
                     )
                     return
-                await self._requeue_extraction(session, document)
+                await self._requeue_extraction(work, document)
             elif document.status is Status.QUEUED and document.updated_at < deadline:
-                await self._requeue_extraction(session, document)
+                await self._requeue_extraction(work, document)
             elif document.status in (Status.INDEXING, Status.ANALYZING) and document.updated_at < deadline:
                 stage = "Indexing" if document.status is Status.INDEXING else "Analysis"
                 minutes = self._settings.stage_timeout_s // 60
                 await move(
-                    session,
+                    work,
                     document,
                     status=Status.FAILED,
                     progress=document.progress,
@@ -427,25 +394,10 @@ class Pipeline:
                     error=f"{stage} did not finish within {minutes} minutes; reprocess the document to try again.",
                 )
 
-    async def _requeue_extraction(self, session: AsyncSession, document: Document) -> None:
+    async def _requeue_extraction(self, work: IngestWork, document: Document) -> None:
         """Announce the upload again; the lease, not the message, decides who works on it."""
-        await repo.update_document(
-            session,
-            organization_id=document.organization_id,
-            document_id=document.id,
-            updated_at=datetime.now(UTC),
-            lease_expires_at=None,
-        )
-        header = new_header(
-            organization_id=document.organization_id, document_id=document.id, generation=document.generation
-        )
-        event = documents_pb2.DocumentUploaded(
-            header=header,
-            object_key=original_key(document.organization_id, document.id),
-            content_type=document.content_type,
-            size_bytes=document.size_bytes,
-        )
-        await announce(session, document.organization_id, DOCUMENT_UPLOADED, event.SerializeToString(), header.event_id)
+        await work.documents.update(document.id, updated_at=datetime.now(UTC), lease_expires_at=None)
+        await announce_upload(work, document, generation=document.generation)
         log.info("extraction_requeued", document_id=document.id, attempts=document.attempts)
 
 

@@ -8,16 +8,13 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.events.v1 import documents_pb2
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.document_status import STATUS_TO_PROTO
 from services.common.events import new_header
 from services.common.object_store import original_key
-from services.common.outbox import enqueue
 from services.common.subjects import DOCUMENT_UPLOADED, progress_subject
-from services.ingest import repository as repo
-from services.ingest import tables
 from services.ingest.domain import PROGRESS_AT, STATUS_MESSAGES, Document, Status
+from services.ingest.repository import IngestWork
 
 
 def progress_event(
@@ -36,7 +33,7 @@ def progress_event(
 
 
 async def move(
-    session: AsyncSession,
+    work: IngestWork,
     document: Document,
     *,
     status: Status,
@@ -50,10 +47,8 @@ async def move(
     same_run = document.status not in (Status.COMPLETED, Status.FAILED) or status in (Status.COMPLETED, Status.FAILED)
     if same_run and status is not Status.QUEUED:
         progress = max(progress, document.progress)
-    await repo.update_document(
-        session,
-        organization_id=document.organization_id,
-        document_id=document.id,
+    await work.documents.update(
+        document.id,
         status=status.value,
         progress=progress,
         progress_message=message,
@@ -61,34 +56,24 @@ async def move(
         updated_at=now,
         **columns,
     )
-    await enqueue(
-        session,
-        tables.outbox,
-        organization_id=document.organization_id,
-        subject=progress_subject(document.organization_id, document.id),
-        payload=progress_event(
-            organization_id=document.organization_id,
+    await work.outbox.add(
+        progress_subject(work.organization_id, document.id),
+        progress_event(
+            organization_id=work.organization_id,
             document_id=document.id,
             status=status,
             progress=progress,
             message=error or message,
             at=now,
         ),
-        event_id=uuid.uuid4().hex,
+        uuid.uuid4().hex,
     )
 
 
-async def announce(session: AsyncSession, organization_id: str, subject: str, payload: bytes, event_id: str) -> None:
-    """Enqueue a document event in the caller's transaction."""
-    await enqueue(
-        session, tables.outbox, organization_id=organization_id, subject=subject, payload=payload, event_id=event_id
-    )
-
-
-async def queue_extraction(session: AsyncSession, document: Document, *, generation: int) -> None:
+async def queue_extraction(work: IngestWork, document: Document, *, generation: int) -> None:
     """Announce QUEUED and the DocumentUploaded event that starts extraction."""
     await move(
-        session,
+        work,
         document,
         status=Status.QUEUED,
         progress=PROGRESS_AT[Status.QUEUED],
@@ -98,11 +83,16 @@ async def queue_extraction(session: AsyncSession, document: Document, *, generat
         lease_expires_at=None,
         page_count=None,
     )
-    header = new_header(organization_id=document.organization_id, document_id=document.id, generation=generation)
+    await announce_upload(work, document, generation=generation)
+
+
+async def announce_upload(work: IngestWork, document: Document, *, generation: int) -> None:
+    """The DocumentUploaded event that (re)starts extraction; the lease, not the message, decides who works on it."""
+    header = new_header(organization_id=work.organization_id, document_id=document.id, generation=generation)
     event = documents_pb2.DocumentUploaded(
         header=header,
-        object_key=original_key(document.organization_id, document.id),
+        object_key=original_key(work.organization_id, document.id),
         content_type=document.content_type,
         size_bytes=document.size_bytes,
     )
-    await announce(session, document.organization_id, DOCUMENT_UPLOADED, event.SerializeToString(), header.event_id)
+    await work.outbox.add(DOCUMENT_UPLOADED, event.SerializeToString(), header.event_id)

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.artifact import BadArtifact
 from services.common.auth import Identity, Role
-from services.common.db import tenant_transaction
 from services.common.document_events import enqueue_about, report_failure, report_progress
 from services.common.logging import get_logger
 from services.common.object_store import ObjectMissing, ObjectStore, extracted_key
@@ -30,6 +29,7 @@ from services.search.domain import (
 )
 from services.search.embeddings import Embedder, QueryEncoder
 from services.search.keyword import ExternalKeywordIndex
+from services.search.repository import SearchWork
 from services.search.result_cache import ResultCache, ResultKey
 from services.search.settings import SearchSettings
 
@@ -102,9 +102,9 @@ class SearchHandlers:
     async def index(self, header: documents_pb2.EventHeader) -> None:
         """Embed and store a document's chunks, replacing older ones, then announce DocumentIndexed."""
         org, doc, generation = header.organization_id, header.document_id, header.generation
-        async with tenant_transaction(self._sessions, org) as session:
-            stored = await repo.stored_generation(session, organization_id=org, document_id=doc)
-            deleted = await repo.is_deleted(session, organization_id=org, document_id=doc)
+        async with SearchWork.begin(self._sessions, org) as work:
+            stored = await work.chunks.stored_generation(doc)
+            deleted = await work.chunks.is_deleted(doc)
         if deleted or (stored is not None and stored > generation):
             log.info("indexing_skipped", document_id=doc, generation=generation, stored=stored, deleted=deleted)
             return
@@ -112,9 +112,9 @@ class SearchHandlers:
             # A redelivery (an ack was lost, or the worker died after its commit): this generation's chunks
             # and their DocumentIndexed were committed together. Say it again, as analysis does, rather than
             # embed the whole document a second time.
-            async with tenant_transaction(self._sessions, org) as session:
-                count = await repo.chunk_count(session, organization_id=org, document_id=doc)
-                await self._announce_indexed(session, header, count)
+            async with SearchWork.begin(self._sessions, org) as work:
+                count = await work.chunks.count(doc)
+                await self._announce_indexed(work, header, count)
             log.info("indexing_redelivered", document_id=doc, generation=generation, chunks=count)
             return
         try:
@@ -127,36 +127,29 @@ class SearchHandlers:
             await self.fail(header, "The extracted text of this document is malformed, so it cannot be indexed.")
             return
         vectors = await self._embed_reporting_progress(header, [embedding_input(c) for c in chunks])
-        async with tenant_transaction(self._sessions, org) as session:
-            await repo.lock_document(session, document_id=doc)
+        async with SearchWork.begin(self._sessions, org) as work:
+            await work.chunks.lock(doc)
             # Checked again under the lock: a delete or a newer generation may have arrived meanwhile.
-            if await repo.is_deleted(session, organization_id=org, document_id=doc):
+            if await work.chunks.is_deleted(doc):
                 return
-            stored = await repo.stored_generation(session, organization_id=org, document_id=doc)
+            stored = await work.chunks.stored_generation(doc)
             if stored is not None and stored > generation:
                 return
-            rows = await repo.replace_chunks(
-                session,
-                organization_id=org,
-                document_id=doc,
-                generation=generation,
-                chunks=chunks,
-                vectors=vectors,
-                model=self._embedder.model_name,
+            rows = await work.chunks.replace(
+                doc, generation=generation, chunks=chunks, vectors=vectors, model=self._embedder.model_name
             )
             if self._external_keyword is not None:
                 # Before the commit: if the keyword index fails, the transaction rolls back and JetStream
                 # redelivers.
                 await self._external_keyword.index(organization_id=org, document_id=doc, chunks=rows)
-            await self._announce_indexed(session, header, len(chunks))
+            await self._announce_indexed(work, header, len(chunks))
         log.info("document_indexed", document_id=doc, generation=generation, chunks=len(chunks))
 
-    async def _announce_indexed(self, session: AsyncSession, header: documents_pb2.EventHeader, chunks: int) -> None:
-        """DocumentIndexed through the outbox: it leaves if and only if `session`'s transaction commits."""
+    async def _announce_indexed(self, work: SearchWork, header: documents_pb2.EventHeader, chunks: int) -> None:
+        """DocumentIndexed through the outbox: it leaves if and only if `work`'s transaction commits."""
         model = self._embedder.model_name
         await enqueue_about(
-            session,
-            tables.outbox,
+            work.outbox,
             header,
             DOCUMENT_INDEXED,
             lambda out: documents_pb2.DocumentIndexed(header=out, chunk_count=chunks, embedding_model=model),
@@ -186,10 +179,10 @@ class SearchHandlers:
     async def forget(self, header: documents_pb2.EventHeader) -> None:
         """Delete every chunk of a deleted document, and remember it so a late DocumentExtracted is ignored."""
         org, doc = header.organization_id, header.document_id
-        async with tenant_transaction(self._sessions, org) as session:
-            await repo.lock_document(session, document_id=doc)
-            await repo.mark_deleted(session, organization_id=org, document_id=doc)
-            await repo.delete_document(session, organization_id=org, document_id=doc)
+        async with SearchWork.begin(self._sessions, org) as work:
+            await work.chunks.lock(doc)
+            await work.chunks.mark_deleted(doc)
+            await work.chunks.delete(doc)
             if self._external_keyword is not None:
                 await self._external_keyword.delete(organization_id=org, document_id=doc)
         log.info("document_forgotten", document_id=doc)

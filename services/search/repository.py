@@ -1,16 +1,21 @@
-"""Search queries. Writers take the session of a transaction the use case owns, and none commits; the two
-reads of a search take an autocommit connection, and each is its own transaction."""
+"""Search queries. Writers live in `SearchWork`, one organization's transaction whose repositories are scoped to
+it and never commit. Plain functions cross that line on purpose: the two reads of a search (`index_version`,
+`search`) take an autocommit connection and call functions that set the tenant for their own statement, and
+the re-index command's reads and writes (`open_for_reindex` onwards) span every organization."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.common.artifact import Chunk
-from services.common.db import set_transaction_setting
+from services.common.db import TenantRepository, UnitOfWork, set_transaction_setting
+from services.common.outbox import Outbox
+from services.search import tables
 
 # Opens search.chunks across organizations to the re-index command only (policy reindex_access).
 REINDEX_SETTING = "app.search_reindex"
@@ -26,99 +31,112 @@ class StoredChunk:
     text: str
 
 
-async def lock_document(session: AsyncSession, *, document_id: str) -> None:
-    """Serialize writers of one document (replicas handling a redelivery and a newer generation at once)."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:doc))"), {"doc": document_id})
-
-
-async def stored_generation(session: AsyncSession, *, organization_id: str, document_id: str) -> int | None:
-    row = (
-        await session.execute(
-            text("SELECT max(generation) FROM search.chunks WHERE organization_id = :org AND document_id = :doc"),
-            {"org": organization_id, "doc": document_id},
-        )
-    ).first()
-    return None if row is None or row[0] is None else int(row[0])
-
-
-async def chunk_count(session: AsyncSession, *, organization_id: str, document_id: str) -> int:
-    statement = text("SELECT count(*) FROM search.chunks WHERE organization_id = :org AND document_id = :doc")
-    return int((await session.execute(statement, {"org": organization_id, "doc": document_id})).scalar_one())
-
-
-async def is_deleted(session: AsyncSession, *, organization_id: str, document_id: str) -> bool:
-    row = (
-        await session.execute(
-            text("SELECT 1 FROM search.deleted_documents WHERE organization_id = :org AND document_id = :doc"),
-            {"org": organization_id, "doc": document_id},
-        )
-    ).first()
-    return row is not None
-
-
 def _vector_literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{x:.8g}" for x in vector) + "]"
 
 
-async def replace_chunks(
-    session: AsyncSession,
-    *,
-    organization_id: str,
-    document_id: str,
-    generation: int,
-    chunks: list[Chunk],
-    vectors: list[list[float]],
-    model: str,
-) -> list[StoredChunk]:
-    """Replace every chunk of the document with these (one statement, whatever their number)."""
-    await delete_document(session, organization_id=organization_id, document_id=document_id)
-    if not chunks:
-        return []
-    statement = text(
-        "INSERT INTO search.chunks (organization_id, document_id, generation, chunk_index, page, start_offset, "
-        "end_offset, heading, text, model, embedding) "
-        "SELECT :org, :doc, :gen, c.idx, c.page, c.start_offset, c.end_offset, c.heading, c.body, :model, "
-        "c.embedding::vector "
-        "FROM unnest(CAST(:idx AS integer[]), CAST(:page AS integer[]), CAST(:start AS integer[]), "
-        "CAST(:end AS integer[]), CAST(:heading AS text[]), CAST(:body AS text[]), CAST(:embedding AS text[])) "
-        "AS c(idx, page, start_offset, end_offset, heading, body, embedding) "
-        "RETURNING id, chunk_index"
-    )
-    rows = await session.execute(
-        statement,
-        {
-            "org": organization_id,
-            "doc": document_id,
-            "gen": generation,
-            "model": model,
-            "idx": [c.index for c in chunks],
-            "page": [c.page for c in chunks],
-            "start": [c.start for c in chunks],
-            "end": [c.end for c in chunks],
-            "heading": [c.heading for c in chunks],
-            "body": [c.text for c in chunks],
-            "embedding": [_vector_literal(v) for v in vectors],
-        },
-    )
-    ids = {int(r.chunk_index): int(r.id) for r in rows}
-    return [StoredChunk(ids[c.index], document_id, c.index, c.page, c.heading, c.text) for c in chunks]
+class ChunkRepository(TenantRepository):
+    """The organization's indexed chunks, and the documents it deleted."""
+
+    async def lock(self, document_id: str) -> None:
+        """Serialize writers of one document (replicas handling a redelivery and a newer generation at once)."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:doc))"), {"doc": document_id})
+
+    async def stored_generation(self, document_id: str) -> int | None:
+        row = (
+            await self.session.execute(
+                text("SELECT max(generation) FROM search.chunks WHERE organization_id = :org AND document_id = :doc"),
+                {"org": self.organization_id, "doc": document_id},
+            )
+        ).first()
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def count(self, document_id: str) -> int:
+        statement = text("SELECT count(*) FROM search.chunks WHERE organization_id = :org AND document_id = :doc")
+        return int(
+            (await self.session.execute(statement, {"org": self.organization_id, "doc": document_id})).scalar_one()
+        )
+
+    async def is_deleted(self, document_id: str) -> bool:
+        row = (
+            await self.session.execute(
+                text("SELECT 1 FROM search.deleted_documents WHERE organization_id = :org AND document_id = :doc"),
+                {"org": self.organization_id, "doc": document_id},
+            )
+        ).first()
+        return row is not None
+
+    async def replace(
+        self,
+        document_id: str,
+        *,
+        generation: int,
+        chunks: list[Chunk],
+        vectors: list[list[float]],
+        model: str,
+    ) -> list[StoredChunk]:
+        """Replace every chunk of the document with these (one statement, whatever their number)."""
+        await self.delete(document_id)
+        if not chunks:
+            return []
+        statement = text(
+            "INSERT INTO search.chunks (organization_id, document_id, generation, chunk_index, page, start_offset, "
+            "end_offset, heading, text, model, embedding) "
+            "SELECT :org, :doc, :gen, c.idx, c.page, c.start_offset, c.end_offset, c.heading, c.body, :model, "
+            "c.embedding::vector "
+            "FROM unnest(CAST(:idx AS integer[]), CAST(:page AS integer[]), CAST(:start AS integer[]), "
+            "CAST(:end AS integer[]), CAST(:heading AS text[]), CAST(:body AS text[]), CAST(:embedding AS text[])) "
+            "AS c(idx, page, start_offset, end_offset, heading, body, embedding) "
+            "RETURNING id, chunk_index"
+        )
+        rows = await self.session.execute(
+            statement,
+            {
+                "org": self.organization_id,
+                "doc": document_id,
+                "gen": generation,
+                "model": model,
+                "idx": [c.index for c in chunks],
+                "page": [c.page for c in chunks],
+                "start": [c.start for c in chunks],
+                "end": [c.end for c in chunks],
+                "heading": [c.heading for c in chunks],
+                "body": [c.text for c in chunks],
+                "embedding": [_vector_literal(v) for v in vectors],
+            },
+        )
+        ids = {int(r.chunk_index): int(r.id) for r in rows}
+        return [StoredChunk(ids[c.index], document_id, c.index, c.page, c.heading, c.text) for c in chunks]
+
+    async def delete(self, document_id: str) -> None:
+        await self.session.execute(
+            text("DELETE FROM search.chunks WHERE organization_id = :org AND document_id = :doc"),
+            {"org": self.organization_id, "doc": document_id},
+        )
+
+    async def mark_deleted(self, document_id: str) -> None:
+        await self.session.execute(
+            text(
+                "INSERT INTO search.deleted_documents (document_id, organization_id) VALUES (:doc, :org) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"org": self.organization_id, "doc": document_id},
+        )
 
 
-async def delete_document(session: AsyncSession, *, organization_id: str, document_id: str) -> None:
-    await session.execute(
-        text("DELETE FROM search.chunks WHERE organization_id = :org AND document_id = :doc"),
-        {"org": organization_id, "doc": document_id},
-    )
+class SearchWork(UnitOfWork):
+    """One organization's search transaction: its chunks and the outbox."""
+
+    @cached_property
+    def chunks(self) -> ChunkRepository:
+        return ChunkRepository(self.session, self.organization_id)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.session, self.organization_id, tables.outbox)
 
 
-async def mark_deleted(session: AsyncSession, *, organization_id: str, document_id: str) -> None:
-    await session.execute(
-        text(
-            "INSERT INTO search.deleted_documents (document_id, organization_id) VALUES (:doc, :org) "
-            "ON CONFLICT DO NOTHING"
-        ),
-        {"org": organization_id, "doc": document_id},
-    )
+# -- one statement in autocommit (the function sets the tenant), and the re-index across organizations -------
 
 
 async def index_version(connection: AsyncConnection, *, organization_id: str) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import Identity, Role
-from services.common.db import set_transaction_setting, tenant_transaction
+from services.common.db import set_transaction_setting
 from services.common.errors import InvalidInput, NotFound, RateLimited, Unauthenticated
 from services.common.logging import get_logger
 from services.tenancy import repository as repo
@@ -29,6 +29,7 @@ from services.tenancy.domain import (
     normalize_email,
     throttle_key,
 )
+from services.tenancy.repository import TenancyWork
 from services.tenancy.settings import TenancySettings
 from services.tenancy.signing import SigningKey, issue_access_token
 
@@ -96,28 +97,24 @@ class TenancyHandlers:
         password_hash = await asyncio.to_thread(password_hasher.hash, password)
         organization_id, user_id, now = str(uuid.uuid4()), str(uuid.uuid4()), _now()
         try:
-            async with tenant_transaction(self._sessions, organization_id) as session:
-                await repo.insert_organization(session, organization_id=organization_id, name=org_name, now=now)
-                await repo.insert_user(
-                    session,
+            async with TenancyWork.begin(self._sessions, organization_id) as work:
+                await work.organization.add(name=org_name, now=now)
+                await work.users.add(
                     user_id=user_id,
-                    organization_id=organization_id,
                     email=email,
                     name=display_name,
                     role=Role.ADMIN,
                     password_hash=password_hash,
                     now=now,
                 )
-                await repo.record_audit(
-                    session,
-                    organization_id=organization_id,
-                    event_type="organization_registered",
+                await work.audit.record(
+                    "organization_registered",
                     actor_user_id=user_id,
                     subject=email,
                     source_address=source_address,
                     now=now,
                 )
-                return await self._sign_in(session, organization_id=organization_id, user_id=user_id, now=now)
+                return await self._sign_in(work, user_id=user_id, now=now)
         except IntegrityError as exc:
             raise InvalidInput("a user with this email already exists") from exc
 
@@ -143,33 +140,22 @@ class TenancyHandlers:
                 for key in (account_key, address_key):
                     await repo.record_throttle_failure(session, key=key, now=now, window_start=window_start)
             if credentials is not None:
-                async with tenant_transaction(self._sessions, credentials.organization_id) as session:
-                    await repo.record_audit(
-                        session,
-                        organization_id=credentials.organization_id,
-                        event_type="login_failed",
-                        subject=email,
-                        source_address=source_address,
-                        now=now,
-                    )
+                async with TenancyWork.begin(self._sessions, credentials.organization_id) as work:
+                    await work.audit.record("login_failed", subject=email, source_address=source_address, now=now)
             log.info("login_failed", known_account=credentials is not None, source_address=source_address)
             raise Unauthenticated(INVALID_CREDENTIALS)
 
         async with self._sessions() as session, session.begin():
             await repo.clear_throttle(session, key=account_key)
-        async with tenant_transaction(self._sessions, credentials.organization_id) as session:
-            await repo.record_audit(
-                session,
-                organization_id=credentials.organization_id,
-                event_type="login_succeeded",
+        async with TenancyWork.begin(self._sessions, credentials.organization_id) as work:
+            await work.audit.record(
+                "login_succeeded",
                 actor_user_id=credentials.user_id,
                 subject=email,
                 source_address=source_address,
                 now=now,
             )
-            return await self._sign_in(
-                session, organization_id=credentials.organization_id, user_id=credentials.user_id, now=now
-            )
+            return await self._sign_in(work, user_id=credentials.user_id, now=now)
 
     async def refresh(self, *, refresh_token: str, source_address: str) -> AuthResult:
         """Exchange a refresh token for a new pair; a reused token revokes its whole family."""
@@ -178,34 +164,24 @@ class TenancyHandlers:
             raise Unauthenticated("invalid refresh token")
         organization_id, family_id = str(token["organization_id"]), str(token["family_id"])
         now = _now()
-        async with tenant_transaction(self._sessions, organization_id) as session:
+        async with TenancyWork.begin(self._sessions, organization_id) as work:
             fresh = (
                 token["used_at"] is None
                 and token["revoked_at"] is None
-                and await repo.mark_refresh_token_used(
-                    session, token_id=str(token["id"]), organization_id=organization_id, now=now
-                )
+                and await work.refresh_tokens.mark_used(str(token["id"]), now=now)
             )
             if fresh:
                 expires_at = token["expires_at"]
                 assert isinstance(expires_at, datetime)
                 if expires_at <= now:
                     raise Unauthenticated("refresh token expired")
-                return await self._sign_in(
-                    session,
-                    organization_id=organization_id,
-                    user_id=str(token["user_id"]),
-                    now=now,
-                    family_id=family_id,
-                )
+                return await self._sign_in(work, user_id=str(token["user_id"]), now=now, family_id=family_id)
         # Reuse of a spent token means it was copied: end every session descended from the same login.
-        async with tenant_transaction(self._sessions, organization_id) as session:
-            revoked = await repo.revoke_family(session, organization_id=organization_id, family_id=family_id, now=now)
+        async with TenancyWork.begin(self._sessions, organization_id) as work:
+            revoked = await work.refresh_tokens.revoke_family(family_id, now=now)
             if token["revoked_at"] is None or revoked:
-                await repo.record_audit(
-                    session,
-                    organization_id=organization_id,
-                    event_type="refresh_token_reuse",
+                await work.audit.record(
+                    "refresh_token_reuse",
                     actor_user_id=str(token["user_id"]),
                     source_address=source_address,
                     details={"family_id": family_id, "sessions_revoked": revoked},
@@ -220,15 +196,11 @@ class TenancyHandlers:
             return False
         organization_id = str(token["organization_id"])
         now = _now()
-        async with tenant_transaction(self._sessions, organization_id) as session:
-            revoked = await repo.revoke_family(
-                session, organization_id=organization_id, family_id=str(token["family_id"]), now=now
-            )
+        async with TenancyWork.begin(self._sessions, organization_id) as work:
+            revoked = await work.refresh_tokens.revoke_family(str(token["family_id"]), now=now)
             if revoked:
-                await repo.record_audit(
-                    session,
-                    organization_id=organization_id,
-                    event_type="logout",
+                await work.audit.record(
+                    "logout",
                     actor_user_id=str(token["user_id"]),
                     source_address=source_address,
                     now=now,
@@ -246,17 +218,17 @@ class TenancyHandlers:
         return user
 
     async def list_users(self, *, caller: Identity) -> list[User]:
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            await self._require_current_role(session, caller, Role.ADMIN)
-            return await repo.list_users(session, organization_id=caller.organization_id)
+        async with TenancyWork.begin(self._sessions, caller.organization_id) as work:
+            await self._require_current_role(work, caller, Role.ADMIN)
+            return await work.users.all()
 
     async def get_users(self, *, caller: Identity, user_ids: list[str]) -> list[User]:
         """Users of the caller's organization among `user_ids`; others are simply absent."""
         wanted = [u for u in dict.fromkeys(user_ids) if _is_uuid(u)]
         if not wanted:
             return []
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            return await repo.list_users(session, organization_id=caller.organization_id, user_ids=wanted)
+        async with TenancyWork.begin(self._sessions, caller.organization_id) as work:
+            return await work.users.among(wanted)
 
     async def add_user(
         self,
@@ -274,29 +246,25 @@ class TenancyHandlers:
         password_hash = await asyncio.to_thread(password_hasher.hash, password)
         user_id, now = str(uuid.uuid4()), _now()
         try:
-            async with tenant_transaction(self._sessions, caller.organization_id) as session:
-                await self._require_current_role(session, caller, Role.ADMIN)
-                await repo.insert_user(
-                    session,
+            async with TenancyWork.begin(self._sessions, caller.organization_id) as work:
+                await self._require_current_role(work, caller, Role.ADMIN)
+                await work.users.add(
                     user_id=user_id,
-                    organization_id=caller.organization_id,
                     email=email,
                     name=display_name,
                     role=role,
                     password_hash=password_hash,
                     now=now,
                 )
-                await repo.record_audit(
-                    session,
-                    organization_id=caller.organization_id,
-                    event_type="user_created",
+                await work.audit.record(
+                    "user_created",
                     actor_user_id=caller.user_id,
                     subject=user_id,
                     source_address=source_address,
                     details={"email": email, "role": role.value},
                     now=now,
                 )
-                user = await repo.get_user(session, organization_id=caller.organization_id, user_id=user_id)
+                user = await work.users.get(user_id)
         except IntegrityError as exc:
             raise InvalidInput("a user with this email already exists") from exc
         assert user is not None
@@ -306,27 +274,25 @@ class TenancyHandlers:
         if not _is_uuid(user_id):
             raise NotFound("user not found")
         now = _now()
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            await self._require_current_role(session, caller, Role.ADMIN)
-            target = await repo.get_user(session, organization_id=caller.organization_id, user_id=user_id)
+        async with TenancyWork.begin(self._sessions, caller.organization_id) as work:
+            await self._require_current_role(work, caller, Role.ADMIN)
+            target = await work.users.get(user_id)
             if target is None:
                 raise NotFound("user not found")
             demotes_admin = target.role is Role.ADMIN and role is not Role.ADMIN
-            admins = await repo.count_admins(session, organization_id=caller.organization_id)
+            admins = await work.users.count_admins()
             if demotes_admin and admins <= 1:
                 raise InvalidInput("the organization must keep at least one ADMIN")
-            await repo.set_role(session, organization_id=caller.organization_id, user_id=user_id, role=role)
-            await repo.record_audit(
-                session,
-                organization_id=caller.organization_id,
-                event_type="role_changed",
+            await work.users.set_role(user_id, role)
+            await work.audit.record(
+                "role_changed",
                 actor_user_id=caller.user_id,
                 subject=user_id,
                 source_address=source_address,
                 details={"from": target.role.value, "to": role.value},
                 now=now,
             )
-            updated = await repo.get_user(session, organization_id=caller.organization_id, user_id=user_id)
+            updated = await work.users.get(user_id)
         assert updated is not None
         return updated
 
@@ -342,11 +308,9 @@ class TenancyHandlers:
         at: datetime,
     ) -> None:
         """An audit line another service reported (a person's change to the register); idempotent by event id."""
-        async with tenant_transaction(self._sessions, organization_id) as session:
-            await repo.record_audit(
-                session,
-                organization_id=organization_id,
-                event_type=event_type,
+        async with TenancyWork.begin(self._sessions, organization_id) as work:
+            await work.audit.record(
+                event_type,
                 now=at,
                 actor_user_id=actor_user_id,
                 subject=subject,
@@ -365,19 +329,17 @@ class TenancyHandlers:
     ) -> tuple[list[dict[str, object]], bool]:
         """A page of the organization's audit log, newest first (ADMIN), and whether more follow."""
         page = max(1, min(limit, 1000))
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            await self._require_current_role(session, caller, Role.ADMIN)
-            rows = await repo.list_audit_events(
-                session, organization_id=caller.organization_id, limit=page + 1, after=after, action=action, since=since
-            )
+        async with TenancyWork.begin(self._sessions, caller.organization_id) as work:
+            await self._require_current_role(work, caller, Role.ADMIN)
+            rows = await work.audit.page(limit=page + 1, after=after, action=action, since=since)
         return rows[:page], len(rows) > page
 
     # -- internals -----------------------------------------------------------------------------
 
-    async def _require_current_role(self, session: AsyncSession, caller: Identity, role: Role) -> None:
+    async def _require_current_role(self, work: TenancyWork, caller: Identity, role: Role) -> None:
         """Check the role as stored now, not as it was when the token was issued (a demotion is immediate)."""
         caller.require(role)
-        current = await repo.get_user(session, organization_id=caller.organization_id, user_id=caller.user_id)
+        current = await work.users.get(caller.user_id)
         if current is None:
             raise Unauthenticated("the signed-in user no longer exists")
         Identity(
@@ -409,22 +371,14 @@ class TenancyHandlers:
             return await repo.find_refresh_token(session, token_hash=hash_token(refresh_token))
 
     async def _sign_in(
-        self,
-        session: AsyncSession,
-        *,
-        organization_id: str,
-        user_id: str,
-        now: datetime,
-        family_id: str | None = None,
+        self, work: TenancyWork, *, user_id: str, now: datetime, family_id: str | None = None
     ) -> AuthResult:
-        """Issue an access token and a refresh token (a new family unless rotating) inside `session`."""
-        user = await repo.get_user(session, organization_id=organization_id, user_id=user_id)
+        """Issue an access token and a refresh token (a new family unless rotating) inside `work`'s transaction."""
+        user = await work.users.get(user_id)
         if user is None:
             raise Unauthenticated("the user no longer exists")
         refresh_token = new_refresh_token()
-        await repo.insert_refresh_token(
-            session,
-            organization_id=organization_id,
+        await work.refresh_tokens.add(
             user_id=user_id,
             family_id=family_id or str(uuid.uuid4()),
             token_hash=hash_token(refresh_token),
@@ -434,7 +388,7 @@ class TenancyHandlers:
         access_token = issue_access_token(
             self._key,
             user_id=user_id,
-            organization_id=organization_id,
+            organization_id=work.organization_id,
             role=user.role,
             issuer=self._settings.jwt_issuer,
             audience=self._settings.jwt_audience,

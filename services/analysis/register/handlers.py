@@ -12,7 +12,6 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.events.v1 import register_pb2
-from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.analysis.local import Embed
@@ -35,11 +34,11 @@ from services.analysis.register.domain import (
     status_statements,
     word_set,
 )
+from services.analysis.store import AnalysisWork
 from services.common.auth import Identity, Role
-from services.common.db import set_transaction_setting, tenant_transaction
+from services.common.db import set_transaction_setting
 from services.common.errors import InvalidInput, NotFound
 from services.common.logging import get_logger
-from services.common.outbox import enqueue
 from services.common.subjects import alert_subject, audit_subject
 
 log = get_logger(__name__)
@@ -114,9 +113,8 @@ def _timestamp(at: datetime) -> Timestamp:
 
 
 class Register:
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], outbox: Table, embed: Embed | None) -> None:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], embed: Embed | None) -> None:
         self._sessions = sessions
-        self._outbox = outbox
         self._embed = embed
 
     # -- from a document's analysis ---------------------------------------------------------------------------
@@ -148,44 +146,28 @@ class Register:
             vectors = [tuple(float(x) for x in row) for row in embedded]
         return [Prepared(m, word_set(c), v) for m, c, v in zip(mentions, cores, vectors, strict=True)]
 
-    async def record(
-        self,
-        session: AsyncSession,
-        *,
-        organization_id: str,
-        document_id: str,
-        generation: int,
-        prepared: list[Prepared],
-    ) -> None:
+    async def record(self, work: AnalysisWork, *, document_id: str, generation: int, prepared: list[Prepared]) -> None:
         """Fold a document's mentions into the register, in the transaction that saves its analysis: each joins the
         entry it matches or starts one (a status statement only updates). A re-analysis replaces the document's
         earlier mentions."""
-        await repo.lock_register(session, organization_id=organization_id)
-        await repo.forget_mentions(session, organization_id=organization_id, document_id=document_id)
+        await work.register.lock()
+        await work.register.forget_document(document_id=document_id)
         now = datetime.now(UTC)
         for item in prepared:
             mention = item.mention
-            candidates = await repo.nearest(
-                session,
-                organization_id=organization_id,
-                kind=mention.kind,
-                vector=item.vector,
-                words=sorted(item.words),
-            )
+            candidates = await work.register.nearest(kind=mention.kind, vector=item.vector, words=sorted(item.words))
             entry = best_match(mention, item.words, candidates)
             if entry is None:
                 if mention.statement:
                     continue  # news about nothing the register holds
                 entry = new_entry(str(uuid.uuid4()), mention)
-                await repo.insert_entry(session, organization_id=organization_id, entry=entry, now=now)
+                await work.register.add_entry(entry=entry, now=now)
                 before = None
             else:
                 before = entry.severity
                 apply(entry, mention)
-                await repo.save_changes(session, organization_id=organization_id, entry=entry, now=now)
-            await repo.insert_mention(
-                session,
-                organization_id=organization_id,
+                await work.register.save_changes(entry=entry, now=now)
+            await work.register.add_mention(
                 entry_id=entry.id,
                 document_id=document_id,
                 generation=generation,
@@ -195,17 +177,16 @@ class Register:
                 now=now,
             )
             if entry.kind == "risk" and severity_rank(entry.severity) >= HIGH and severity_rank(before) < HIGH:
-                await self._high_risk(session, organization_id, entry, document_id, now)
+                await self._high_risk(work, entry, document_id, now)
 
-    async def forget(self, session: AsyncSession, *, organization_id: str, document_id: str) -> None:
-        await repo.forget_mentions(session, organization_id=organization_id, document_id=document_id)
+    async def forget(self, work: AnalysisWork, *, document_id: str) -> None:
+        await work.register.forget_document(document_id=document_id)
 
     # -- alerts -------------------------------------------------------------------------------------------------
 
     async def _alert(
         self,
-        session: AsyncSession,
-        organization_id: str,
+        work: AnalysisWork,
         kind: register_pb2.AlertKind,
         message: str,
         now: datetime,
@@ -216,26 +197,15 @@ class Register:
     ) -> None:
         event_id = uuid.uuid4().hex
         alert = register_pb2.Alert(
-            event_id=event_id, organization_id=organization_id, kind=kind, message=message, at=_timestamp(now)
+            event_id=event_id, organization_id=work.organization_id, kind=kind, message=message, at=_timestamp(now)
         )
         for name, value in (("action_item_id", action_item_id), ("risk_id", risk_id), ("document_id", document_id)):
             if value:
                 setattr(alert, name, value)
-        await enqueue(
-            session,
-            self._outbox,
-            organization_id=organization_id,
-            subject=alert_subject(organization_id),
-            payload=alert.SerializeToString(),
-            event_id=event_id,
-        )
+        await work.outbox.add(alert_subject(work.organization_id), alert.SerializeToString(), event_id)
 
-    async def _high_risk(
-        self, session: AsyncSession, organization_id: str, entry: Entry, document_id: str, now: datetime
-    ) -> None:
-        claimed = await repo.claim_alert(
-            session,
-            organization_id=organization_id,
+    async def _high_risk(self, work: AnalysisWork, entry: Entry, document_id: str, now: datetime) -> None:
+        claimed = await work.register.claim_alert(
             entry_id=entry.id,
             column="high_risk_alerted_at",
             now=now,
@@ -243,8 +213,7 @@ class Register:
         )
         if claimed:
             await self._alert(
-                session,
-                organization_id,
+                work,
                 register_pb2.ALERT_KIND_HIGH_RISK,
                 f"{entry.severity} risk: {entry.title}",
                 now,
@@ -261,11 +230,9 @@ class Register:
             due = await repo.due_for_alerts(session, until=today + timedelta(days=DUE_SOON_DAYS))
         sent = 0
         for organization_id, entry_id in due:
-            async with tenant_transaction(self._sessions, organization_id) as session:
+            async with AnalysisWork.begin(self._sessions, organization_id) as work:
                 now = datetime.now(UTC)
-                overdue = await repo.claim_alert(
-                    session,
-                    organization_id=organization_id,
+                overdue = await work.register.claim_alert(
                     entry_id=entry_id,
                     column="overdue_alerted_at",
                     now=now,
@@ -274,8 +241,7 @@ class Register:
                 )
                 if overdue:
                     await self._alert(
-                        session,
-                        organization_id,
+                        work,
                         register_pb2.ALERT_KIND_ITEM_OVERDUE,
                         f"Overdue since {overdue['due_date'].isoformat()}: {overdue['title']}",
                         now,
@@ -283,9 +249,7 @@ class Register:
                     )
                     sent += 1
                     continue
-                soon = await repo.claim_alert(
-                    session,
-                    organization_id=organization_id,
+                soon = await work.register.claim_alert(
                     entry_id=entry_id,
                     column="due_soon_alerted_at",
                     now=now,
@@ -294,8 +258,7 @@ class Register:
                 )
                 if soon:
                     await self._alert(
-                        session,
-                        organization_id,
+                        work,
                         register_pb2.ALERT_KIND_ITEM_DUE_SOON,
                         f"Due {soon['due_date'].isoformat()}: {soon['title']}",
                         now,
@@ -304,20 +267,17 @@ class Register:
                     sent += 1
         return sent
 
-    async def budget_passed(
-        self, session: AsyncSession, *, organization_id: str, spent_usd: float, budget_usd: float, now: datetime
-    ) -> None:
+    async def budget_passed(self, work: AnalysisWork, *, spent_usd: float, budget_usd: float, now: datetime) -> None:
         """Alert once a month when the month's spend passes 80% and 100% of the budget."""
         if budget_usd <= 0:
             return
         month = now.date().replace(day=1)
         for threshold in (80, 100):
-            if spent_usd >= budget_usd * threshold / 100 and await repo.claim_budget_alert(
-                session, organization_id=organization_id, month=month, threshold=threshold
+            if spent_usd >= budget_usd * threshold / 100 and await work.register.claim_budget_alert(
+                month=month, threshold=threshold
             ):
                 await self._alert(
-                    session,
-                    organization_id,
+                    work,
                     register_pb2.ALERT_KIND_BUDGET_THRESHOLD,
                     f"This month's model spend (${spent_usd:,.2f}) has passed {threshold}% of the "
                     f"${budget_usd:,.2f} budget.",
@@ -338,19 +298,11 @@ class Register:
             if not filters["document_ids"]:
                 return [], None, False, 0  # only ids of no document: nothing is in them
         try:
-            async with tenant_transaction(self._sessions, caller.organization_id) as session:
-                rows, more, total = await repo.page_of(
-                    session,
-                    organization_id=caller.organization_id,
-                    kind=kind,
-                    first=first,
-                    after=after,
-                    count_total=count_total,
-                    **filters,
+            async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
+                rows, more, total = await work.register.page(
+                    kind=kind, first=first, after=after, count_total=count_total, **filters
                 )
-                mentions = await repo.mentions_of(
-                    session, organization_id=caller.organization_id, entry_ids=[str(r["id"]) for r in rows]
-                )
+                mentions = await work.register.mentions_of(entry_ids=[str(r["id"]) for r in rows])
         except repo.BadCursor as exc:
             raise InvalidInput("after is not a cursor of this list") from exc
         for row in rows:
@@ -360,11 +312,9 @@ class Register:
 
     async def entries(self, *, caller: Identity, ids: Sequence[str]) -> list[dict[str, Any]]:
         wanted = [i for i in ids if _is_uuid(i)]
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            rows = await repo.entries(session, organization_id=caller.organization_id, ids=wanted)
-            mentions = await repo.mentions_of(
-                session, organization_id=caller.organization_id, entry_ids=[str(r["id"]) for r in rows]
-            )
+        async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
+            rows = await work.register.entries(ids=wanted)
+            mentions = await work.register.mentions_of(entry_ids=[str(r["id"]) for r in rows])
         for row in rows:
             row["mentions"] = mentions.get(str(row["id"]), [])
         return rows
@@ -378,9 +328,9 @@ class Register:
         if not _is_uuid(entry_id):
             raise NotFound("no such entry")
         now = datetime.now(UTC)
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            await repo.lock_register(session, organization_id=caller.organization_id)
-            rows = await repo.entries(session, organization_id=caller.organization_id, ids=[entry_id])
+        async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
+            await work.register.lock()
+            rows = await work.register.entries(ids=[entry_id])
             if not rows or rows[0]["kind"] != kind:
                 raise NotFound("no such entry")
             entry = repo.entry_from(rows[0])
@@ -390,18 +340,14 @@ class Register:
                     setattr(entry, name, value)
                     entry.changed.add(name)
             if entry.changed:
-                await repo.save_changes(
-                    session, organization_id=caller.organization_id, entry=entry, now=now, by_person=True
-                )
-                await self._audit(
-                    session, caller, kind, entry_id, before, {n: _plain(changes[n]) for n in changes}, now
-                )
+                await work.register.save_changes(entry=entry, now=now, by_person=True)
+                await self._audit(work, caller, kind, entry_id, before, {n: _plain(changes[n]) for n in changes}, now)
         [updated] = await self.entries(caller=caller, ids=[entry_id])
         return updated
 
     async def _audit(
         self,
-        session: AsyncSession,
+        work: AnalysisWork,
         caller: Identity,
         kind: Kind,
         entry_id: str,
@@ -421,26 +367,15 @@ class Register:
             details_json=json.dumps({"before": before, "after": after}),
             at=_timestamp(now),
         )
-        await enqueue(
-            session,
-            self._outbox,
-            organization_id=caller.organization_id,
-            subject=audit_subject(caller.organization_id),
-            payload=record.SerializeToString(),
-            event_id=event_id,
-        )
+        await work.outbox.add(audit_subject(work.organization_id), record.SerializeToString(), event_id)
 
     # -- versions -----------------------------------------------------------------------------------------------
 
     async def changes(self, *, caller: Identity, document_id: str, previous_id: str) -> dict[str, list[dict[str, Any]]]:
         """What a version says differently from the one it replaces, entry by entry."""
-        async with tenant_transaction(self._sessions, caller.organization_id) as session:
-            current = await repo.document_mentions(
-                session, organization_id=caller.organization_id, document_id=document_id
-            )
-            previous = await repo.document_mentions(
-                session, organization_id=caller.organization_id, document_id=previous_id
-            )
+        async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
+            current = await work.register.document_mentions(document_id=document_id)
+            previous = await work.register.document_mentions(document_id=previous_id)
         found = compare(previous, current)
         ids = sorted({i for ids in found.values() for i in ids})
         rows = {str(r["id"]): r for r in await self.entries(caller=caller, ids=ids)}

@@ -15,7 +15,6 @@ from pmdi.events.v1 import documents_pb2
 from pmdi.ingest.v1 import ingest_pb2
 from pmdi.search.v1 import search_pb2
 
-from services.analysis import tables
 from services.analysis.breaker import CircuitBreaker
 from services.analysis.catalog import load_catalog
 from services.analysis.handlers import AnalysisHandlers, failure_reason
@@ -124,7 +123,7 @@ def make_handlers(
         router=router,
         search=search or Search([]),
         documents=documents or Documents(),
-        register=Register(sessions=sessions, outbox=tables.outbox, embed=None),
+        register=Register(sessions=sessions, embed=None),
         max_answer_chunks=6,  # type: ignore[arg-type]
     )
 
@@ -368,7 +367,7 @@ async def test_the_usage_rpc_totals_equal_the_ledger(sessions: Any, org: str, an
     handlers, _, _ = await analysed(sessions, org)
     token = current_identity.set(identity(org))
     try:
-        register = Register(sessions=sessions, outbox=tables.outbox, embed=None)
+        register = Register(sessions=sessions, embed=None)
         reply = await AnalysisRpc(handlers, register).GetUsage(analysis_pb2.UsageRequest(), None)  # type: ignore[arg-type]
     finally:
         current_identity.reset(token)

@@ -12,7 +12,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.analysis import repository as repo
 from services.analysis.breaker import CircuitBreaker, State
 from services.analysis.catalog import Catalog, CatalogModel, load_catalog
 from services.analysis.complexity import estimate_tokens
@@ -23,8 +22,9 @@ from services.analysis.router import Router
 from services.analysis.routing import MAX_OUTPUT_TOKENS, PROMPT_OVERHEAD_TOKENS, worst_case_cost
 from services.analysis.schemas import ActionItemsOutput, DecisionsOutput, SummaryOutput
 from services.analysis.settings import AnalysisSettings
+from services.analysis.store import AnalysisWork
 from services.analysis.tests.fake_llm import FakeLLM, Step
-from services.common.db import create_engine, session_factory, tenant_transaction
+from services.common.db import create_engine, session_factory
 
 TEXT = "The migration is on track. Priya will send the contract by Friday. The vendor may delay delivery."
 PRIMARY = "openai/gpt-4.1-mini"
@@ -308,8 +308,8 @@ async def test_ledger_and_usage_agree_to_the_cent(
         outcome = await run(router, tenant, text=f"{TEXT} number {index}", task=("summary_short", "risks")[index % 2])
         costs.append(outcome.cost_usd)
     await run(router, tenant, text=f"{TEXT} number 0")  # a cache hit: a ledger line at zero cost
-    async with tenant_transaction(sessions, tenant) as session:
-        report = await repo.usage(session, organization_id=tenant, since=None, until=None)
+    async with AnalysisWork.begin(sessions, tenant) as work:
+        report = await work.usage.between(None, None)
     total = sum(Decimal(str(line["cost_usd"])) for line in report["lines"])
     assert sum(int(line["calls"]) for line in report["lines"]) == 7
     lines = await ledger(analysis_database_url, tenant)
