@@ -26,6 +26,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from services.common import events
+from services.common.control import follow_control_events
 from services.common.errors import RateLimited
 from services.common.grpc_client import open_channel
 from services.common.lifecycle import freeze_startup_objects
@@ -94,7 +95,11 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         if not isinstance(auth, RequestAuth):
             auth = RequestAuth(address="unknown", identity=None, auth_error=None, correlation_id="")
         return GatewayContext(
-            backends=self._backends(), address=auth.address, identity=auth.identity, auth_error=auth.auth_error
+            backends=self._backends(),
+            address=auth.address,
+            identity=auth.identity,
+            auth_error=auth.auth_error,
+            user_agent=request.headers.get("user-agent", "")[:500],
         )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -148,8 +153,20 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
             )
             nc = await events.connect(settings.nats_url, name="gateway")
             stack.push_async_callback(nc.close)
+            verifier = remote_verifier(settings)
+            # Signed-out sessions are refused here as soon as tenancy announces them.
+            stop_following = asyncio.Event()
+            follower = asyncio.create_task(
+                follow_control_events(nc.jetstream(), revoked=verifier.revoked_sessions, stop=stop_following)
+            )
+
+            async def stop_follower() -> None:
+                stop_following.set()
+                await follower
+
+            stack.push_async_callback(stop_follower)
             state["backends"] = Backends(
-                verifier=remote_verifier(settings),
+                verifier=verifier,
                 tenancy=tenancy_pb2_grpc.TenancyServiceStub(channels["tenancy"]),
                 ingest=ingest_pb2_grpc.IngestServiceStub(channels["ingest"]),
                 search=search_pb2_grpc.SearchServiceStub(channels["search"]),

@@ -59,6 +59,7 @@ class GatewayContext(BaseContext):  # type: ignore[misc]
     backends: Backends
     address: str
     identity: Identity | None = None
+    user_agent: str = ""
     auth_error: DomainError | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
 
