@@ -23,6 +23,7 @@ from services.analysis.rpc import AnalysisRpc
 from services.analysis.settings import AnalysisSettings
 from services.common import events, subjects
 from services.common.embeddings import LocalEmbedder
+from services.common.erasure import OrganizationEraser
 from services.common.grpc_client import open_channel
 from services.common.host import Consumer, Loop, ServiceHost, Servicer
 from services.common.logging import get_logger
@@ -108,6 +109,8 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     async def on_deleted(data: bytes, _: int, __: str) -> None:
         await handlers.forget(events.parse_header(documents_pb2.DocumentDeleted, data))
 
+    # Analyses, the register, the ledger and usage, the model-reply cache (a table, so it goes with the rows).
+    eraser = OrganizationEraser(sessions=sessions, schema=tables.SCHEMA)
     await host.run(
         outbox=(sessions, tables.outbox),
         consumers=[
@@ -129,7 +132,7 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
         servicers=[
             Servicer(
                 lambda server: analysis_pb2_grpc.add_AnalysisServiceServicer_to_server(
-                    AnalysisRpc(handlers, register), server
+                    AnalysisRpc(handlers, register, eraser), server
                 ),
                 analysis_pb2.DESCRIPTOR.services_by_name["AnalysisService"].full_name,
             )

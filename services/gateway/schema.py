@@ -13,8 +13,8 @@ from services.gateway.documents import DocumentMutation, DocumentQuery, Document
 from services.gateway.errors import PublicErrors
 from services.gateway.insights import InsightMutation, InsightQuery
 from services.gateway.limits import complexity_rule
-from services.gateway.register import RegisterMutation, RegisterQuery, RegisterSubscription
 from services.gateway.organization_data import OrganizationDataMutation
+from services.gateway.register import RegisterMutation, RegisterQuery, RegisterSubscription
 from services.gateway.sessions import SessionMutation, SessionQuery
 from services.gateway.settings import GatewaySettings
 

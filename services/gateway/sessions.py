@@ -79,9 +79,7 @@ class SessionMutation:
             current_password=current_password, new_password=new_password, client=_client(info)
         )
         reply = await rpc(
-            info.context.backends.tenancy.ChangePassword(
-                request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S
-            )
+            info.context.backends.tenancy.ChangePassword(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
         )
         refuse_here_at_once(info, reply)
         return True
