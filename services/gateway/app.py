@@ -30,12 +30,14 @@ from services.common.control import follow_control_events
 from services.common.errors import RateLimited
 from services.common.grpc_client import open_channel
 from services.common.lifecycle import freeze_startup_objects
+from services.common.object_store import ObjectStore
 from services.common.tenancy_keys import remote_verifier
 from services.gateway.console import console_app, explorer_page
 from services.gateway.context import Backends, GatewayContext, authenticate
 from services.gateway.errors import to_public
 from services.gateway.exports import add_export_routes
 from services.gateway.guard import STATE_KEY, ASGIApp, GraphQLGuard, Receive, RequestAuth, Scope, Send
+from services.gateway.organization_archive import add_organization_archive_route
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.readiness import grpc_check, nats_check, postgres_check, run_checks, s3_check
 from services.gateway.schema import build_schema
@@ -174,6 +176,7 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
                 nats=nc,
                 rate_limiter=limiter,
                 trusted_proxies=settings.trusted_proxies,
+                store=ObjectStore(settings),
             )
             s3 = Minio(
                 settings.s3_endpoint,
@@ -216,6 +219,7 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
         return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
 
     add_export_routes(app, backends)
+    add_organization_archive_route(app, backends)
 
     @app.get("/metrics")
     async def metrics() -> Response:
