@@ -1,0 +1,223 @@
+"""An organization's data as a whole: exported as one archive, and erased so that nothing of it is left anywhere
+(every table of every schema, the object store, JetStream), while another organization keeps everything."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import zipfile
+from typing import Any
+
+import asyncpg
+import httpx
+import nats
+from minio import Minio
+from nats.js.api import DeliverPolicy
+
+from devstack.launcher import Deployment
+from tests.client import LOGIN, ME, REFRESH, GraphQLClient
+from tests.platform import Organization
+from tests.support.uploads import upload
+from tests.test_documents import wait_final
+
+BUCKET = "pmdi-documents"
+EXPORT = "mutation { exportOrganization { id downloadPath sizeBytes documents createdAt } }"
+DELETE = """mutation($name: String!) {
+  deleteOrganization(confirmName: $name) { rowsDeleted objectsDeleted messagesDeleted sessionsEnded } }"""
+SEARCH = 'query { search(query: "vendor contract renewal", limit: 5) { document { id } } }'
+ITEMS = "query { actionItems { totalCount nodes { id title } } }"
+# The control stream keeps, for an hour, the notices that tell every replica about erased organizations and
+# ended sessions: ids only, there so that a replica that was away learns of them.
+CONTROL_STREAM = "PMDI_CONTROL"
+
+MINUTES = b"""Project Falcon steering minutes
+
+Decision: the board decided to renew the vendor contract with Acme for two years.
+Action: Dana Reyes will send the signed vendor contract renewal to legal by 2031-03-15.
+Risk: the data migration may slip because the vendor has not confirmed staffing; severity high.
+"""
+
+
+def _document(org: Organization, gateway: GraphQLClient, name: str) -> str:
+    document_id = str(upload(gateway.base_url, org.admin.token, name, MINUTES).ok()["uploadDocument"]["id"])
+    assert wait_final(gateway, org.admin.token, document_id, timeout_s=300)["status"] == "COMPLETED"
+    return document_id
+
+
+def _download(deployment: Deployment, path: str, token: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.get(f"{deployment.gateway_url}{path}", headers=headers, timeout=60)
+
+
+def test_an_admin_exports_the_organization_as_one_archive_only_its_admins_can_download(
+    org_factory: Any, gateway: GraphQLClient, deployment: Deployment
+) -> None:
+    org, other = org_factory(), org_factory()
+    member = org.add("MEMBER")
+    document_id = _document(org, gateway, "falcon-minutes.txt")
+
+    assert gateway(EXPORT, token=member.token).codes == ["FORBIDDEN"]
+    export = gateway(EXPORT, token=org.admin.token).ok()["exportOrganization"]
+    assert export["documents"] == 1
+
+    response = _download(deployment, export["downloadPath"], org.admin.token)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert len(response.content) == export["sizeBytes"]
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = set(archive.namelist())
+    assert archive.read(f"documents/{document_id}/original/falcon-minutes.txt") == MINUTES
+    assert "renew the vendor contract" in archive.read(f"documents/{document_id}/text.txt").decode()
+    analysis = json.loads(archive.read(f"documents/{document_id}/analysis.json"))
+    assert analysis["document_id"] == document_id and analysis.get("summary_medium")
+    items = json.loads(archive.read("register/action-items.json"))
+    assert any("vendor contract" in item["title"].lower() for item in items), items
+    assert json.loads(archive.read("register/risks.json"))
+    assert json.loads(archive.read("register/decisions.json"))
+    users = json.loads(archive.read("users.json"))
+    assert {u["email"] for u in users} == {org.admin.email, member.email}
+    everything = b"".join(archive.read(name) for name in names)
+    assert b"password" not in everything.lower() and b"$argon2" not in everything
+    assert "organization_registered" in {e["event_type"] for e in json.loads(archive.read("audit-log.json"))}
+    assert json.loads(archive.read("usage.json"))["documents_processed"] == 1
+    assert json.loads(archive.read("manifest.json"))["organization_id"] == org.id
+    assert other.id.encode() not in everything
+
+    # The archive is the ADMIN's: not a member's, not another organization's, not anyone's without a token.
+    assert _download(deployment, export["downloadPath"], member.token).status_code == 403
+    assert _download(deployment, export["downloadPath"], other.admin.token).status_code == 404
+    assert _download(deployment, export["downloadPath"], None).status_code == 401
+    assert _download(deployment, "/export/organization/not-an-export.zip", org.admin.token).status_code == 404
+
+
+async def _rows_naming(admin_url: str, needles: list[str]) -> dict[str, int]:
+    """As the superuser (no row-level security): per table of every schema, the rows whose text or bytes hold any
+    of `needles` (ids in text, or inside a protobuf payload)."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        tables = await conn.fetch(
+            """SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                 AND n.nspname NOT LIKE 'pg_%'"""
+        )
+        found: dict[str, int] = {}
+        texts = needles + [needle.encode().hex() for needle in needles]
+        for table in tables:
+            name = f'"{table["nspname"]}"."{table["relname"]}"'
+            count = await conn.fetchval(
+                f"SELECT count(*) FROM {name} AS r WHERE EXISTS "  # noqa: S608 - names from the catalog
+                "(SELECT 1 FROM unnest($1::text[]) AS needle WHERE strpos(r::text, needle) > 0)",
+                texts,
+            )
+            if count:
+                found[name] = int(count)
+        return found
+    finally:
+        await conn.close()
+
+
+def _objects_naming(deployment: Deployment, needle: str) -> list[str]:
+    endpoints = deployment.endpoints
+    client = Minio(
+        endpoints.s3_endpoint,
+        access_key=endpoints.s3_access_key,
+        secret_key=endpoints.s3_secret_key,
+        secure=endpoints.s3_secure,
+    )
+    return [str(o.object_name) for o in client.list_objects(BUCKET, recursive=True) if needle in str(o.object_name)]
+
+
+async def _messages_naming(nats_url: str, needle: str) -> dict[str, int]:
+    """Per stream (the control stream aside), the messages whose subject or payload names `needle`."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        found: dict[str, int] = {}
+        for stream in await js.streams_info():
+            name = stream.config.name
+            if name == CONTROL_STREAM or not stream.state.messages:
+                continue
+            reader = await js.subscribe(
+                ">", stream=name, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+            )
+            count = 0
+            try:
+                while True:
+                    try:
+                        message = await reader.next_msg(timeout=3)
+                    except TimeoutError:
+                        break
+                    if needle in message.subject or needle.encode() in message.data:
+                        count += 1
+                    if message.metadata.num_pending == 0:
+                        break
+            finally:
+                await reader.unsubscribe()
+            if count:
+                found[str(name)] = count
+        return found
+    finally:
+        await nc.close()
+
+
+def test_deleting_an_organization_leaves_nothing_of_it_anywhere_and_nothing_else_changes(
+    org_factory: Any, gateway: GraphQLClient, deployment: Deployment
+) -> None:
+    admin_url = deployment.endpoints.database_admin_url
+    doomed, bystander = org_factory(), org_factory()
+    member = doomed.add("MEMBER")
+    doomed_document = _document(doomed, gateway, "doomed-minutes.txt")
+    bystander_document = _document(bystander, gateway, "kept-minutes.txt")
+    gateway(SEARCH, token=doomed.admin.token).ok()  # a kept search result in the search replica
+    gateway(EXPORT, token=doomed.admin.token).ok()  # an archive in the object store
+    doomed_ids = [doomed.id, doomed.admin.user_id, member.user_id, doomed_document]
+    bystander_ids = [bystander.id, bystander.admin.user_id, bystander_document]
+
+    before = asyncio.run(_rows_naming(admin_url, doomed_ids))
+    assert {'"tenancy"."users"', '"ingest"."documents"', '"analysis"."analyses"'} <= set(before), before
+    assert _objects_naming(deployment, doomed.id)
+    kept_rows = asyncio.run(_rows_naming(admin_url, bystander_ids))
+    kept_objects = _objects_naming(deployment, bystander.id)
+    kept_items = gateway(ITEMS, token=bystander.admin.token).ok()["actionItems"]
+
+    # The name typed wrong, or a member asking: refused, and nothing changes.
+    for wrong in ("", doomed.id, " Org", org_name(gateway, bystander), org_name(gateway, doomed).upper()):
+        assert gateway(DELETE, {"name": wrong}, token=doomed.admin.token).codes == ["BAD_USER_INPUT"], wrong
+    assert gateway(DELETE, {"name": org_name(gateway, doomed)}, token=member.token).codes == ["FORBIDDEN"]
+    assert gateway(DELETE, {"name": org_name(gateway, doomed)}).codes == ["UNAUTHENTICATED"]
+    assert _unchanged(asyncio.run(_rows_naming(admin_url, doomed_ids)), before)
+    assert gateway(ME, token=member.token).ok()["me"]["id"] == member.user_id
+
+    erased = gateway(DELETE, {"name": org_name(gateway, doomed)}, token=doomed.admin.token).ok()["deleteOrganization"]
+    assert erased["rowsDeleted"] >= sum(before.values())
+    assert erased["objectsDeleted"] >= 2  # the original, its extracted artifact, the archive
+    assert erased["sessionsEnded"] >= 2
+
+    # Nothing of it in any table of any schema, in the object store, or in JetStream.
+    assert asyncio.run(_rows_naming(admin_url, doomed_ids)) == {}
+    assert _objects_naming(deployment, doomed.id) == []
+    assert asyncio.run(_messages_naming(deployment.endpoints.nats_url, doomed.id)) == {}
+    # Its people are signed out and cannot sign in again.
+    assert gateway(ME, token=doomed.admin.token).codes == ["UNAUTHENTICATED"]
+    assert gateway(ME, token=member.token).codes == ["UNAUTHENTICATED"]
+    assert gateway(REFRESH, {"t": member.refresh_token}).codes == ["UNAUTHENTICATED"]
+    assert gateway(LOGIN, {"email": member.email, "password": member.password}).codes == ["UNAUTHENTICATED"]
+
+    # The other organization has everything it had.
+    assert _unchanged(asyncio.run(_rows_naming(admin_url, bystander_ids)), kept_rows)
+    assert _objects_naming(deployment, bystander.id) == kept_objects
+    assert gateway(ITEMS, token=bystander.admin.token).ok()["actionItems"] == kept_items
+    hits = gateway(SEARCH, token=bystander.admin.token).ok()["search"]
+    assert [hit["document"]["id"] for hit in hits][:1] == [bystander_document]
+
+
+def org_name(gateway: GraphQLClient, org: Organization) -> str:
+    return str(gateway(ME, token=org.admin.token).ok()["me"]["organization"]["name"])
+
+
+def _unchanged(now: dict[str, int], before: dict[str, int]) -> bool:
+    """The same rows in every table; the audit log may only have grown (the register's changes reach it late)."""
+    audit = '"tenancy"."audit_events"'
+    same = {k: v for k, v in now.items() if k != audit} == {k: v for k, v in before.items() if k != audit}
+    return same and now.get(audit, 0) >= before.get(audit, 0)
