@@ -298,6 +298,14 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
             within_budget=estimate["within_budget"],
         )
 
+    async def EraseOrganization(
+        self, request: analysis_pb2.EraseOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.EraseOrganizationResponse:
+        if self._eraser is None:
+            raise RuntimeError("this servicer was built without an eraser")
+        rows, objects = await self._eraser.erase(caller=require_identity())
+        return analysis_pb2.EraseOrganizationResponse(rows_deleted=rows, objects_deleted=objects)
+
 
 def _entries_reply(rows: list[dict[str, Any]]) -> analysis_pb2.GetRegisterEntriesResponse:
     reply = analysis_pb2.GetRegisterEntriesResponse()
@@ -324,11 +332,3 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-    async def EraseOrganization(
-        self, request: analysis_pb2.EraseOrganizationRequest, context: grpc.aio.ServicerContext
-    ) -> analysis_pb2.EraseOrganizationResponse:
-        if self._eraser is None:
-            raise RuntimeError("this servicer was built without an eraser")
-        rows, objects = await self._eraser.erase(caller=require_identity())
-        return analysis_pb2.EraseOrganizationResponse(rows_deleted=rows, objects_deleted=objects)
