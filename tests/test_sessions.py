@@ -89,7 +89,9 @@ def _ingest_refuses(stub: ingest_pb2_grpc.IngestServiceStub, token: str) -> bool
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            stub.ListDocuments(ingest_pb2.ListDocumentsRequest(first=1), metadata=(("authorization", f"Bearer {token}"),))
+            stub.ListDocuments(
+                ingest_pb2.ListDocumentsRequest(first=1), metadata=(("authorization", f"Bearer {token}"),)
+            )
         except grpc.RpcError as exc:
             assert exc.code() == grpc.StatusCode.UNAUTHENTICATED, exc
             return True
