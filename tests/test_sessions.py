@@ -32,7 +32,7 @@ def _sessions(gateway: GraphQLClient, member: Member) -> list[dict[str, Any]]:
 
 
 def _current_session_id(gateway: GraphQLClient, member: Member) -> str:
-    return next(s["id"] for s in _sessions(gateway, member) if s["current"])
+    return str(next(s["id"] for s in _sessions(gateway, member) if s["current"]))
 
 
 def _works(gateway: GraphQLClient, member: Member) -> bool:

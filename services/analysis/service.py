@@ -110,8 +110,9 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
         await handlers.forget(events.parse_header(documents_pb2.DocumentDeleted, data))
 
     # Analyses, the register, the ledger and usage, the model-reply cache (a table, so it goes with the rows).
-    eraser = OrganizationEraser(sessions=sessions, schema=tables.SCHEMA)
+    eraser = OrganizationEraser(sessions=sessions, schema=tables.SCHEMA, sweep_delays_s=settings.erasure_sweep_delays_s)
     await host.run(
+        on_organization_erased=eraser.erased_elsewhere,
         outbox=(sessions, tables.outbox),
         consumers=[
             # Several documents at once (each waits mostly on providers); one durable, so each goes to one worker.

@@ -3,7 +3,8 @@ under the organization's prefix in the object store. Each service erases its own
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Sequence
 from graphlib import TopologicalSorter
 
 from sqlalchemy import column, delete, text
@@ -72,16 +73,46 @@ class OrganizationEraser:
         schema: str,
         store: ObjectStore | None = None,
         forget: Callable[[str], None] | None = None,
+        sweep_delays_s: Sequence[float] = (),
     ) -> None:
         self._sessions = sessions
         self._schema = schema
         self._store = store
         self._forget = forget
+        self._sweep_delays_s = tuple(sweep_delays_s)
+        self._sweeps: set[asyncio.Task[None]] = set()
 
     async def erase(self, *, caller: Identity) -> tuple[int, int]:
         """Erase the caller's organization (ADMIN); returns (rows, objects) deleted. A second call finds none."""
         caller.require(Role.ADMIN)
-        organization_id = caller.organization_id
+        return await self._erase(caller.organization_id)
+
+    def erased_elsewhere(self, organization_id: str) -> None:
+        """The organization was erased (the OrganizationErased event, heard by every replica, again after a
+        restart while the control stream keeps it): drop what this replica keeps of it now, and sweep the schema
+        again after each delay."""
+        if self._forget is not None:
+            self._forget(organization_id)
+        for delay in self._sweep_delays_s:
+            task = asyncio.create_task(self._sweep(organization_id, delay))
+            self._sweeps.add(task)
+            task.add_done_callback(self._sweeps.discard)
+
+    async def _sweep(self, organization_id: str, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        try:
+            rows, objects = await self._erase(organization_id)
+        except Exception:
+            log.warning(
+                "organization_sweep_failed", schema=self._schema, organization_id=organization_id, exc_info=True
+            )
+            return
+        if rows or objects:
+            log.info(
+                "organization_swept", schema=self._schema, organization_id=organization_id, rows=rows, objects=objects
+            )
+
+    async def _erase(self, organization_id: str) -> tuple[int, int]:
         async with tenant_transaction(self._sessions, organization_id) as session:
             rows = await erase_organization_rows(session, schema=self._schema, organization_id=organization_id)
         objects = await self._store.delete_prefix(organization_prefix(organization_id)) if self._store else 0

@@ -36,8 +36,11 @@ async def start(stack: AsyncExitStack, settings: IngestSettings) -> None:
         settings=settings,
     )
     # Its rows, and every object under the organization's prefix: the originals and artifacts are ingest's.
-    eraser = OrganizationEraser(sessions=sessions, schema=tables.SCHEMA, store=store)
+    eraser = OrganizationEraser(
+        sessions=sessions, schema=tables.SCHEMA, store=store, sweep_delays_s=settings.erasure_sweep_delays_s
+    )
     await host.run(
+        on_organization_erased=eraser.erased_elsewhere,
         outbox=(sessions, tables.outbox),
         consumers=consumers(
             pipeline, extraction_workers=settings.extraction_workers, lease_s=settings.extraction_lease_s

@@ -109,9 +109,14 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
     )
     # This replica's kept results of the organization go with its rows; the other replicas drop theirs when the
     # OrganizationErased event reaches them.
-    eraser = OrganizationEraser(sessions=sessions, schema=tables.SCHEMA, forget=handlers.forget_organization_results)
+    eraser = OrganizationEraser(
+        sessions=sessions,
+        schema=tables.SCHEMA,
+        forget=handlers.forget_organization_results,
+        sweep_delays_s=settings.erasure_sweep_delays_s,
+    )
     await host.run(
-        on_organization_erased=handlers.forget_organization_results,
+        on_organization_erased=eraser.erased_elsewhere,
         outbox=(sessions, tables.outbox),
         consumers=[
             Consumer(subjects.DOCUMENT_EXTRACTED, "search-indexing", on_extracted, batch=1, on_give_up=on_give_up),

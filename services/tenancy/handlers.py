@@ -228,6 +228,8 @@ class TenancyHandlers:
                     family_id=family_id,
                     client=(source_address, user_agent),
                 )
+        if token["used_at"] is None and token["revoked_at"] is not None:
+            raise Unauthenticated("this session was signed out; sign in again")
         # Reuse of a spent token means it was copied: end every session descended from the same login.
         async with tenant_transaction(self._sessions, organization_id) as session:
             revoked = await repo.revoke_family(session, organization_id=organization_id, family_id=family_id, now=now)
