@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 import zipfile
 from typing import Any
 
@@ -226,3 +227,31 @@ def _changed(now: dict[str, int], before: dict[str, int]) -> dict[str, tuple[int
     if now.get(grows, 0) < before.get(grows, 0):
         changed[grows] = (before[grows], now.get(grows, 0))
     return changed
+
+
+def test_an_organization_erased_while_its_documents_are_processed_is_gone_once_the_work_in_flight_ends(
+    org_factory: Any, gateway: GraphQLClient, deployment: Deployment
+) -> None:
+    admin_url = deployment.endpoints.database_admin_url
+    doomed = org_factory()
+    name = org_name(gateway, doomed)
+    documents = [
+        str(upload(gateway.base_url, doomed.admin.token, f"busy-{n}.txt", MINUTES).ok()["uploadDocument"]["id"])
+        for n in range(3)
+    ]
+    gateway(DELETE, {"name": name}, token=doomed.admin.token).ok()
+    needles = [doomed.id, doomed.admin.user_id, *documents]
+    # Every replica sweeps the organization again after each delay (PMDI_ERASURE_SWEEP_DELAYS_S, 3 and 12 s here):
+    # whatever a stage that already held a message wrote after the erasure goes then.
+    deadline = time.monotonic() + 120
+    left: tuple[object, ...] = ()
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        left = (
+            asyncio.run(_rows_naming(admin_url, needles)),
+            _objects_naming(deployment, doomed.id),
+            asyncio.run(_messages_naming(deployment.endpoints.nats_url, doomed.id)),
+        )
+        if left == ({}, [], {}) and time.monotonic() > deadline - 100:
+            break
+    assert left == ({}, [], {})

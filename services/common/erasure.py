@@ -7,11 +7,16 @@ import asyncio
 from collections.abc import Callable, Sequence
 from graphlib import TopologicalSorter
 
+from nats.js import JetStreamContext
+from nats.js.api import DeliverPolicy
+from nats.js.errors import NotFoundError
+from pmdi.events.v1 import documents_pb2
 from sqlalchemy import column, delete, text
 from sqlalchemy import table as sql_table
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.common import subjects
 from services.common.auth import Identity, Role
 from services.common.db import tenant_transaction
 from services.common.logging import get_logger
@@ -74,12 +79,15 @@ class OrganizationEraser:
         store: ObjectStore | None = None,
         forget: Callable[[str], None] | None = None,
         sweep_delays_s: Sequence[float] = (),
+        messages: JetStreamContext | None = None,
     ) -> None:
         self._sessions = sessions
         self._schema = schema
         self._store = store
         self._forget = forget
         self._sweep_delays_s = tuple(sweep_delays_s)
+        # Given to one service (ingest): its sweeps also remove what in-flight work published after the erasure.
+        self._messages = messages
         self._sweeps: set[asyncio.Task[None]] = set()
 
     async def erase(self, *, caller: Identity) -> tuple[int, int]:
@@ -102,14 +110,22 @@ class OrganizationEraser:
         await asyncio.sleep(delay_s)
         try:
             rows, objects = await self._erase(organization_id)
-        except Exception:
+            messages = (
+                await delete_pending_messages(self._messages, organization_id) if self._messages is not None else 0
+            )
+        except Exception:  # a database or NATS hiccup: the next sweep (or the next start's replay) tries again
             log.warning(
                 "organization_sweep_failed", schema=self._schema, organization_id=organization_id, exc_info=True
             )
             return
-        if rows or objects:
+        if rows or objects or messages:
             log.info(
-                "organization_swept", schema=self._schema, organization_id=organization_id, rows=rows, objects=objects
+                "organization_swept",
+                schema=self._schema,
+                organization_id=organization_id,
+                rows=rows,
+                objects=objects,
+                messages=messages,
             )
 
     async def _erase(self, organization_id: str) -> tuple[int, int]:
@@ -122,3 +138,49 @@ class OrganizationEraser:
             "organization_erased", schema=self._schema, organization_id=organization_id, rows=rows, objects=objects
         )
         return rows, objects
+
+
+async def delete_pending_messages(js: JetStreamContext, organization_id: str) -> int:
+    """Remove the organization's messages from every stream that carries them: its own subjects of progress,
+    alerts and audit, and, in the documents stream (whose subjects name no organization), each event whose header
+    names it. Returns how many went."""
+    deleted = 0
+    for stream, subject in (
+        (subjects.PROGRESS_STREAM, subjects.progress_subject(organization_id, ">")),
+        (subjects.ALERTS_STREAM, subjects.alert_subject(organization_id)),
+        (subjects.AUDIT_STREAM, subjects.audit_subject(organization_id)),
+    ):
+        try:
+            before = (await js.stream_info(stream)).state.messages
+            await js.purge_stream(stream, subject=subject)
+            deleted += max(0, before - (await js.stream_info(stream)).state.messages)
+        except NotFoundError:
+            continue
+    try:
+        info = await js.stream_info(subjects.DOCUMENTS_STREAM)
+    except NotFoundError:
+        return deleted
+    if info.state.messages == 0:
+        return deleted
+    reader = await js.subscribe(
+        subjects.DOCUMENTS_SUBJECTS,
+        stream=subjects.DOCUMENTS_STREAM,
+        ordered_consumer=True,
+        deliver_policy=DeliverPolicy.ALL,
+    )
+    try:
+        while True:
+            try:
+                message = await reader.next_msg(timeout=2)
+            except TimeoutError:
+                break
+            # Every document event has its header first (field 1); the rest of the message is not needed here.
+            header = documents_pb2.DocumentDeleted.FromString(message.data).header
+            if header.organization_id == organization_id:
+                await js.delete_msg(subjects.DOCUMENTS_STREAM, message.metadata.sequence.stream)
+                deleted += 1
+            if message.metadata.num_pending == 0:
+                break
+    finally:
+        await reader.unsubscribe()
+    return deleted

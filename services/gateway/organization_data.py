@@ -15,11 +15,8 @@ import uuid
 from datetime import UTC, datetime
 
 import strawberry
-from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
-from nats.js.errors import NotFoundError
 from pmdi.analysis.v1 import analysis_pb2
-from pmdi.events.v1 import documents_pb2, register_pb2
+from pmdi.events.v1 import register_pb2
 from pmdi.ingest.v1 import ingest_pb2
 from pmdi.search.v1 import search_pb2
 from pmdi.tenancy.v1 import tenancy_pb2
@@ -27,6 +24,7 @@ from pmdi.tenancy.v1 import tenancy_pb2
 from services.common import subjects
 from services.common.auth import Role
 from services.common.control import publish_organization_erased
+from services.common.erasure import delete_pending_messages
 from services.common.events import publish
 from services.common.logging import get_logger
 from services.gateway.context import GatewayInfo
@@ -55,52 +53,6 @@ class OrganizationErasure:
     objects_deleted: int
     messages_deleted: int
     sessions_ended: int
-
-
-async def delete_pending_messages(js: JetStreamContext, organization_id: str) -> int:
-    """Remove the organization's messages from every stream that carries them: its own subjects of progress,
-    alerts and audit, and, in the documents stream (whose subjects name no organization), each event whose header
-    names it. Returns how many went."""
-    deleted = 0
-    for stream, subject in (
-        (subjects.PROGRESS_STREAM, subjects.progress_subject(organization_id, ">")),
-        (subjects.ALERTS_STREAM, subjects.alert_subject(organization_id)),
-        (subjects.AUDIT_STREAM, subjects.audit_subject(organization_id)),
-    ):
-        try:
-            before = (await js.stream_info(stream)).state.messages
-            await js.purge_stream(stream, subject=subject)
-            deleted += max(0, before - (await js.stream_info(stream)).state.messages)
-        except NotFoundError:
-            continue
-    try:
-        info = await js.stream_info(subjects.DOCUMENTS_STREAM)
-    except NotFoundError:
-        return deleted
-    if info.state.messages == 0:
-        return deleted
-    reader = await js.subscribe(
-        subjects.DOCUMENTS_SUBJECTS,
-        stream=subjects.DOCUMENTS_STREAM,
-        ordered_consumer=True,
-        deliver_policy=DeliverPolicy.ALL,
-    )
-    try:
-        while True:
-            try:
-                message = await reader.next_msg(timeout=2)
-            except TimeoutError:
-                break
-            # Every document event has its header first (field 1); the rest of the message is not needed here.
-            header = documents_pb2.DocumentDeleted.FromString(message.data).header
-            if header.organization_id == organization_id:
-                await js.delete_msg(subjects.DOCUMENTS_STREAM, message.metadata.sequence.stream)
-                deleted += 1
-            if message.metadata.num_pending == 0:
-                break
-    finally:
-        await reader.unsubscribe()
-    return deleted
 
 
 async def _record_audit(info: GatewayInfo, event_type: str, details: dict[str, object]) -> None:

@@ -37,7 +37,11 @@ async def start(stack: AsyncExitStack, settings: IngestSettings) -> None:
     )
     # Its rows, and every object under the organization's prefix: the originals and artifacts are ingest's.
     eraser = OrganizationEraser(
-        sessions=sessions, schema=tables.SCHEMA, store=store, sweep_delays_s=settings.erasure_sweep_delays_s
+        sessions=sessions,
+        schema=tables.SCHEMA,
+        store=store,
+        sweep_delays_s=settings.erasure_sweep_delays_s,
+        messages=await host.jetstream(),
     )
     await host.run(
         on_organization_erased=eraser.erased_elsewhere,
