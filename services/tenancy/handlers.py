@@ -247,7 +247,7 @@ class TenancyHandlers:
                     now=now,
                 )
         if revoked:
-            await self._publish_revoked(organization_id, [family_id], self.access_tokens_valid_until(now))
+            await self._announce_revoked(organization_id, [family_id], now)
         raise Unauthenticated("refresh token already used; all sessions of this sign-in were revoked")
 
     async def logout(self, *, refresh_token: str, source_address: str) -> bool:
@@ -274,7 +274,7 @@ class TenancyHandlers:
                     now=now,
                 )
         if revoked:
-            await self._publish_revoked(organization_id, [str(token["family_id"])], self.access_tokens_valid_until(now))
+            await self._announce_revoked(organization_id, [str(token["family_id"])], now)
         return revoked > 0
 
     # -- users and roles -----------------------------------------------------------------------
@@ -416,9 +416,14 @@ class TenancyHandlers:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def access_tokens_valid_until(self, now: datetime) -> datetime:
-        """When every access token issued up to `now` has expired (a minute's grace for clocks)."""
-        return now + timedelta(seconds=self._settings.access_token_ttl_s + 60)
+    async def _announce_revoked(self, organization_id: str, session_ids: list[str], now: datetime) -> None:
+        """Tell every replica to refuse these sessions' access tokens until they would have expired (a minute's
+        grace for clocks). The revocation is committed: a failed announcement is logged, not the caller's error."""
+        until = now + timedelta(seconds=self._settings.access_token_ttl_s + 60)
+        try:
+            await self._publish_revoked(organization_id, session_ids, until)
+        except Exception:  # see the docstring
+            log.error("sessions_revoked_not_announced", organization_id=organization_id, exc_info=True)
 
     async def _require_current_role(self, session: AsyncSession, caller: Identity, role: Role) -> None:
         """Check the role as stored now, not as it was when the token was issued (a demotion is immediate)."""
