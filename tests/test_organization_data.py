@@ -27,6 +27,7 @@ EXPORT = "mutation { exportOrganization { id downloadPath sizeBytes documents cr
 DELETE = """mutation($name: String!) {
   deleteOrganization(confirmName: $name) { rowsDeleted objectsDeleted messagesDeleted sessionsEnded } }"""
 SEARCH = 'query { search(query: "vendor contract renewal", limit: 5) { document { id } } }'
+AUDIT = 'query { auditEvents(action: "organization_exported") { nodes { actorUserId details } } }'
 ITEMS = "query { actionItems { totalCount nodes { id title } } }"
 # The control stream keeps, for an hour, the notices that tell every replica about erased organizations and
 # ended sessions: ids only, there so that a replica that was away learns of them.
@@ -90,6 +91,15 @@ def test_an_admin_exports_the_organization_as_one_archive_only_its_admins_can_do
     assert _download(deployment, export["downloadPath"], other.admin.token).status_code == 404
     assert _download(deployment, export["downloadPath"], None).status_code == 401
     assert _download(deployment, "/export/organization/not-an-export.zip", org.admin.token).status_code == 404
+    # The export is in the audit log (recorded through the audit stream, so it may take a moment to appear).
+    deadline = time.monotonic() + 30
+    exports: list[dict[str, Any]] = []
+    while not exports and time.monotonic() < deadline:
+        exports = gateway(AUDIT, token=org.admin.token).ok()["auditEvents"]["nodes"]
+        time.sleep(0.3)
+    assert [(e["actorUserId"], json.loads(e["details"])["export_id"]) for e in exports] == [
+        (org.admin.user_id, export["id"])
+    ]
 
 
 async def _rows_naming(admin_url: str, needles: list[str]) -> dict[str, int]:

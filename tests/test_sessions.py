@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -18,6 +19,8 @@ SESSIONS = "query { sessions { id createdAt lastUsedAt userAgent address current
 REVOKE = "mutation($id: ID!) { revokeSession(id: $id) }"
 CHANGE_PASSWORD = "mutation($old: String!, $new: String!) { changePassword(currentPassword: $old, newPassword: $new) }"
 NEW_PASSWORD = "a-Different-staple-77"
+AUDIT = """query($action: String) {
+  auditEvents(first: 20, action: $action) { nodes { action actorUserId subject details } } }"""
 
 
 def _sign_in(gateway: GraphQLClient, member: Member, *, agent: str, address: str | None = None) -> Member:
@@ -64,7 +67,8 @@ def test_each_sign_in_is_a_session_listed_with_its_device_and_the_current_one_ma
 def test_a_revoked_session_can_neither_refresh_nor_use_its_access_token(
     org_factory: Any, gateway: GraphQLClient, deployment: Deployment
 ) -> None:
-    member = org_factory().add("MEMBER")
+    org = org_factory()
+    member = org.add("MEMBER")
     kept = _sign_in(gateway, member, agent="kept")
     lost = _sign_in(gateway, member, agent="lost")
     lost_id = _current_session_id(gateway, lost)
@@ -82,6 +86,8 @@ def test_a_revoked_session_can_neither_refresh_nor_use_its_access_token(
     stub.ListDocuments(ingest_pb2.ListDocumentsRequest(first=1), metadata=(("authorization", f"Bearer {kept.token}"),))
     # Revoking it again: it is no longer an active session of the caller.
     assert gateway(REVOKE, {"id": lost_id}, token=kept.token).codes == ["NOT_FOUND"]
+    audit = gateway(AUDIT, {"action": "session_revoked"}, token=org.admin.token).ok()["auditEvents"]["nodes"]
+    assert [(e["actorUserId"], e["subject"]) for e in audit] == [(member.user_id, lost_id)]
 
 
 def _ingest_refuses(stub: ingest_pb2_grpc.IngestServiceStub, token: str) -> bool:
@@ -122,7 +128,8 @@ def test_another_users_session_does_not_exist_for_the_caller(org_factory: Any, g
 
 
 def test_changing_the_password_keeps_this_session_and_ends_the_others(org_factory: Any, gateway: GraphQLClient) -> None:
-    member = org_factory().add("MEMBER")
+    org = org_factory()
+    member = org.add("MEMBER")
     here = _sign_in(gateway, member, agent="here")
     elsewhere = _sign_in(gateway, member, agent="elsewhere")
 
@@ -141,6 +148,8 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(org_factor
     assert gateway(REFRESH, {"t": here.refresh_token}).ok()["refreshToken"]["accessToken"]
     assert gateway(LOGIN, {"email": member.email, "password": member.password}).codes == ["UNAUTHENTICATED"]
     assert gateway(LOGIN, {"email": member.email, "password": NEW_PASSWORD}).ok()["login"]["accessToken"]
+    audit = gateway(AUDIT, {"action": "password_changed"}, token=org.admin.token).ok()["auditEvents"]["nodes"]
+    assert [(e["actorUserId"], json.loads(e["details"])["sessions_revoked"]) for e in audit] == [(member.user_id, 2)]
 
 
 def test_failed_sign_ins_of_one_account_are_throttled_whatever_address_they_come_from(
