@@ -49,9 +49,13 @@ class OrganizationExport:
 
 @strawberry.type(description="What deleteOrganization erased.")
 class OrganizationErasure:
-    rows_deleted: int
-    objects_deleted: int
-    messages_deleted: int
+    rows_deleted: int = strawberry.field(
+        description="Rows the services deleted (not counting those their triggers removed)."
+    )
+    objects_deleted: int = strawberry.field(
+        description="Objects in the store: originals, extracted artifacts, exports."
+    )
+    messages_deleted: int = strawberry.field(description="Messages of the organization taken out of JetStream.")
     sessions_ended: int
 
 
