@@ -17,7 +17,7 @@ from minio import Minio
 from nats.js.api import DeliverPolicy
 
 from devstack.launcher import Deployment
-from tests.client import LOGIN, ME, REFRESH, GraphQLClient
+from tests.client import LOGIN, ME, REFRESH, SET_ROLE, GraphQLClient
 from tests.platform import Organization
 from tests.support.uploads import upload
 from tests.test_documents import wait_final
@@ -176,11 +176,13 @@ def test_deleting_an_organization_leaves_nothing_of_it_anywhere_and_nothing_else
     admin_url = deployment.endpoints.database_admin_url
     doomed, bystander = org_factory(), org_factory()
     member = doomed.add("MEMBER")
+    demoted = doomed.add("ADMIN")
+    gateway(SET_ROLE, {"id": demoted.user_id, "role": "MEMBER"}, token=doomed.admin.token).ok()
     doomed_document = _document(doomed, gateway, "doomed-minutes.txt")
     bystander_document = _document(bystander, gateway, "kept-minutes.txt")
     gateway(SEARCH, token=doomed.admin.token).ok()  # a kept search result in the search replica
     gateway(EXPORT, token=doomed.admin.token).ok()  # an archive in the object store
-    doomed_ids = [doomed.id, doomed.admin.user_id, member.user_id, doomed_document]
+    doomed_ids = [doomed.id, doomed.admin.user_id, member.user_id, demoted.user_id, doomed_document]
     bystander_ids = [bystander.id, bystander.admin.user_id, bystander_document]
 
     before = asyncio.run(_rows_naming(admin_url, doomed_ids))
@@ -197,6 +199,8 @@ def test_deleting_an_organization_leaves_nothing_of_it_anywhere_and_nothing_else
     for wrong in ("", doomed.id, " Org", org_name(gateway, bystander), org_name(gateway, doomed).upper()):
         assert gateway(DELETE, {"name": wrong}, token=doomed.admin.token).codes == ["BAD_USER_INPUT"], wrong
     assert gateway(DELETE, {"name": org_name(gateway, doomed)}, token=member.token).codes == ["FORBIDDEN"]
+    # An ADMIN demoted since their token was issued: the role as stored now decides.
+    assert gateway(DELETE, {"name": org_name(gateway, doomed)}, token=demoted.token).codes == ["FORBIDDEN"]
     assert gateway(DELETE, {"name": org_name(gateway, doomed)}).codes == ["UNAUTHENTICATED"]
     assert _changed(asyncio.run(_rows_naming(admin_url, doomed_ids)), before) == {}
     assert gateway(ME, token=member.token).ok()["me"]["id"] == member.user_id
