@@ -73,6 +73,8 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
             "PMDI_REAPER_INTERVAL_S": "2",
             # Due-date alerts are checked every second, so a test sees them without waiting a minute.
             "PMDI_ALERT_SCAN_INTERVAL_S": "1",
+            # An erased organization is swept again soon, so a test sees what in-flight work wrote go too.
+            "PMDI_ERASURE_SWEEP_DELAYS_S": "[3, 12]",
         },
     )
     yield launcher

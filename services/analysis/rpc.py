@@ -15,6 +15,7 @@ from services.analysis.register.domain import SEVERITIES, severity_rank
 from services.analysis.register.handlers import Register
 from services.analysis.store.ledger import CallRecord
 from services.common.auth import require_identity
+from services.common.erasure import OrganizationEraser
 from services.common.errors import InvalidInput
 
 
@@ -81,9 +82,12 @@ def _analysis_to_proto(row: dict[str, Any]) -> analysis_pb2.Analysis:
 
 
 class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[misc]
-    def __init__(self, handlers: AnalysisHandlers, register: Register) -> None:
+    def __init__(
+        self, handlers: AnalysisHandlers, register: Register, eraser: OrganizationEraser | None = None
+    ) -> None:
         self._handlers = handlers
         self._register = register
+        self._eraser = eraser
 
     async def GetAnalyses(
         self, request: analysis_pb2.GetAnalysesRequest, context: grpc.aio.ServicerContext
@@ -296,6 +300,14 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
             models=estimate["models"],
             within_budget=estimate["within_budget"],
         )
+
+    async def EraseOrganization(
+        self, request: analysis_pb2.EraseOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> analysis_pb2.EraseOrganizationResponse:
+        if self._eraser is None:
+            raise RuntimeError("this servicer was built without an eraser")
+        rows, objects = await self._eraser.erase(caller=require_identity())
+        return analysis_pb2.EraseOrganizationResponse(rows_deleted=rows, objects_deleted=objects)
 
 
 def _entries_reply(rows: list[dict[str, Any]]) -> analysis_pb2.GetRegisterEntriesResponse:

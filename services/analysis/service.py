@@ -23,6 +23,7 @@ from services.analysis.rpc import AnalysisRpc
 from services.analysis.settings import AnalysisSettings
 from services.common import events, subjects
 from services.common.embeddings import LocalEmbedder
+from services.common.erasure import OrganizationEraser
 from services.common.grpc_client import open_channel
 from services.common.host import Consumer, Loop, ServiceHost, Servicer
 from services.common.logging import get_logger
@@ -108,7 +109,10 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
     async def on_deleted(data: bytes, _: int, __: str) -> None:
         await handlers.forget(events.parse_header(documents_pb2.DocumentDeleted, data))
 
+    # Analyses, the register, the ledger and usage, the model-reply cache (a table, so it goes with the rows).
+    eraser = OrganizationEraser(sessions=sessions, schema=tables.SCHEMA, sweep_delays_s=settings.erasure_sweep_delays_s)
     await host.run(
+        on_organization_erased=eraser.erased_elsewhere,
         outbox=(sessions, tables.outbox),
         consumers=[
             # Several documents at once (each waits mostly on providers); one durable, so each goes to one worker.
@@ -129,7 +133,7 @@ async def start(stack: AsyncExitStack, settings: AnalysisSettings) -> None:
         servicers=[
             Servicer(
                 lambda server: analysis_pb2_grpc.add_AnalysisServiceServicer_to_server(
-                    AnalysisRpc(handlers, register), server
+                    AnalysisRpc(handlers, register, eraser), server
                 ),
                 analysis_pb2.DESCRIPTOR.services_by_name["AnalysisService"].full_name,
             )

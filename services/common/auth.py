@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,6 +38,8 @@ class Identity:
     token: str
     token_id: str
     expires_at: int
+    # The sign-in this token belongs to (its `sid` claim); empty for tokens issued before sessions had ids.
+    session_id: str = ""
 
     def require(self, role: Role) -> None:
         """Raise Forbidden unless the caller holds `role` or a higher one."""
@@ -65,6 +67,26 @@ class VerificationKey:
 KeyFetcher = Callable[[], Awaitable[list[VerificationKey]]]
 
 
+class RevokedSessions:
+    """Sessions signed out while their access tokens may still be unexpired: each is kept until its `until`."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+
+    def add(self, session_ids: Iterable[str], *, until: float) -> None:
+        """Refuse the access tokens of `session_ids` until `until` (epoch seconds)."""
+        now = time.time()
+        if len(self._until) > 1000:
+            self._until = {sid: t for sid, t in self._until.items() if t > now}
+        for session_id in session_ids:
+            if session_id and until > now:
+                self._until[session_id] = max(until, self._until.get(session_id, 0.0))
+
+    def __contains__(self, session_id: object) -> bool:
+        until = self._until.get(str(session_id))
+        return until is not None and until > time.time()
+
+
 def load_public_key(pem: str) -> Ed25519PublicKey:
     """Parse a PEM Ed25519 public key."""
     key = load_pem_public_key(pem.encode())
@@ -82,6 +104,8 @@ class TokenVerifier:
     CACHE_SIZE = 10_000
 
     def __init__(self, *, fetch_keys: KeyFetcher, issuer: str, audience: str) -> None:
+        # Kept fresh by the SessionsRevoked events (services/common/control.py).
+        self.revoked_sessions = RevokedSessions()
         self._fetch_keys = fetch_keys
         self._issuer = issuer
         self._audience = audience
@@ -106,12 +130,17 @@ class TokenVerifier:
         cached = self._verified.get(token)
         if cached is not None:
             if cached.expires_at > time.time():
-                return cached
+                return self._not_revoked(cached)
             del self._verified[token]
-        identity = await self._verify_signature_and_claims(token)
+        identity = self._not_revoked(await self._verify_signature_and_claims(token))
         if len(self._verified) >= self.CACHE_SIZE:
             self._verified.pop(next(iter(self._verified)))
         self._verified[token] = identity
+        return identity
+
+    def _not_revoked(self, identity: Identity) -> Identity:
+        if identity.session_id and identity.session_id in self.revoked_sessions:
+            raise Unauthenticated("this session was signed out; sign in again")
         return identity
 
     async def _verify_signature_and_claims(self, token: str) -> Identity:
@@ -148,6 +177,7 @@ class TokenVerifier:
             token=token,
             token_id=str(claims["jti"]),
             expires_at=int(claims["exp"]),
+            session_id=str(claims.get("sid") or ""),
         )
 
 

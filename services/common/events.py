@@ -22,6 +22,9 @@ from services.common.subjects import (
     ALERTS_STREAM,
     AUDIT_STREAM,
     AUDIT_SUBJECTS,
+    CONTROL_MAX_AGE_S,
+    CONTROL_STREAM,
+    CONTROL_SUBJECTS,
     DOCUMENTS_STREAM,
     DOCUMENTS_SUBJECTS,
     PROGRESS_STREAM,
@@ -84,6 +87,14 @@ async def ensure_streams(js: JetStreamContext) -> None:
             storage=StorageType.FILE,
             max_age=30 * 24 * 3600,
             duplicate_window=DUPLICATE_WINDOW_S,
+        ),
+        StreamConfig(
+            name=CONTROL_STREAM,
+            subjects=[CONTROL_SUBJECTS],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=CONTROL_MAX_AGE_S,
+            duplicate_window=120,
         ),
     ]
     for config in configs:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common import events
 from services.common.auth import TokenVerifier
+from services.common.control import OrganizationErasedHandler, follow_control_events
 from services.common.db import create_engine, session_factory
 from services.common.events import Handler
 from services.common.grpc_server import start_grpc_server
@@ -110,11 +111,26 @@ class ServiceHost:
         tasks: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         outbox: tuple[async_sessionmaker[AsyncSession], Table] | None = None,
         verifier: TokenVerifier | None = None,
+        on_organization_erased: OrganizationErasedHandler | None = None,
     ) -> None:
         """Start the outbox relay, consumers, loops and one-off `tasks`, then serve gRPC (tokens checked with
-        `verifier`, by default the tenancy service's public keys)."""
+        `verifier`, by default the tenancy service's public keys, which refuses signed-out sessions as the control
+        events report them; `on_organization_erased` drops what the process keeps of an erased organization)."""
         stop = asyncio.Event()
         running: list[asyncio.Task[None]] = []
+        if servicers:
+            verifier = verifier or remote_verifier(self._settings)
+            js = await self.jetstream()
+            running.append(
+                asyncio.create_task(
+                    follow_control_events(
+                        js,
+                        revoked=verifier.revoked_sessions,
+                        on_organization_erased=on_organization_erased,
+                        stop=stop,
+                    )
+                )
+            )
         if outbox is not None:
             sessions, table = outbox
             relay = OutboxRelay(sessions, table, await self.jetstream(), listen=self._settings.outbox_listen)
@@ -142,10 +158,11 @@ class ServiceHost:
         running += [asyncio.create_task(task()) for task in tasks]
         stop_tasks_on_exit(self._stack, stop, running)
         if servicers:
+            assert verifier is not None  # chosen above, with the control events that keep it fresh
             server, _, port = await start_grpc_server(
                 host=self._settings.grpc_host,
                 port=self._settings.grpc_port,
-                verifier=verifier or remote_verifier(self._settings),
+                verifier=verifier,
                 registrars=[s.add_to for s in servicers],
                 service_names=[s.name for s in servicers],
             )

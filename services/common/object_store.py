@@ -24,6 +24,16 @@ def _missing(exc: S3Error) -> bool:
     return exc.code in _MISSING
 
 
+def organization_prefix(organization_id: str) -> str:
+    """Every object of an organization lives under this prefix (documents, artifacts, exports)."""
+    return f"orgs/{organization_id}/"
+
+
+def export_key(organization_id: str, export_id: str) -> str:
+    """Where an archive of the organization's data (exportOrganization) is kept."""
+    return organization_prefix(organization_id) + f"exports/{export_id}.zip"
+
+
 def document_prefix(organization_id: str, document_id: str) -> str:
     """Every object of a document lives under its organization's prefix."""
     return f"orgs/{organization_id}/documents/{document_id}/"

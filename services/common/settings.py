@@ -47,6 +47,10 @@ class ServiceSettings(_Settings):
     jwt_issuer: str = "pmdi-tenancy"
     jwt_audience: str = "pmdi"
 
+    # After an organization is erased, every replica erases it again after each of these delays: a message that was
+    # already being handled (its event is gone from JetStream, so it never comes back) may have written since.
+    erasure_sweep_delays_s: list[float] = Field(default_factory=lambda: [150.0, 900.0])
+
 
 class StorageSettings(_Settings):
     """The S3-compatible store of uploads and extracted text."""

@@ -35,3 +35,13 @@ def alert_subject(organization_id: str) -> str:
 
 def audit_subject(organization_id: str) -> str:
     return f"pmdi.audit.{organization_id}"
+
+
+# Control events every replica follows from the stream's start (signed-out sessions, erased organizations). Kept
+# an hour: longer than any access token lives, so a replica that starts late still learns every revocation that
+# matters, and an erased organization's id does not stay in the stream for long.
+CONTROL_STREAM = "PMDI_CONTROL"
+CONTROL_SUBJECTS = "pmdi.control.>"
+CONTROL_MAX_AGE_S = 3600
+SESSIONS_REVOKED = "pmdi.control.sessions_revoked"
+ORGANIZATION_ERASED = "pmdi.control.organization_erased"

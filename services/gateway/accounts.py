@@ -23,7 +23,7 @@ from services.gateway.timeouts import RPC_TIMEOUT_S
 
 
 def _client(info: GatewayInfo) -> tenancy_pb2.ClientInfo:
-    return tenancy_pb2.ClientInfo(source_address=info.context.address)
+    return tenancy_pb2.ClientInfo(source_address=info.context.address, user_agent=info.context.user_agent)
 
 
 def _metadata(info: GatewayInfo) -> tuple[tuple[str, str], ...]:

@@ -26,15 +26,18 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from services.common import events
+from services.common.control import follow_control_events
 from services.common.errors import RateLimited
 from services.common.grpc_client import open_channel
 from services.common.lifecycle import freeze_startup_objects
+from services.common.object_store import ObjectStore
 from services.common.tenancy_keys import remote_verifier
 from services.gateway.console import console_app, explorer_page
 from services.gateway.context import Backends, GatewayContext, authenticate
 from services.gateway.errors import to_public
 from services.gateway.exports import add_export_routes
 from services.gateway.guard import STATE_KEY, ASGIApp, GraphQLGuard, Receive, RequestAuth, Scope, Send
+from services.gateway.organization_archive import add_organization_archive_route
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.readiness import grpc_check, nats_check, postgres_check, run_checks, s3_check
 from services.gateway.schema import build_schema
@@ -94,7 +97,11 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         if not isinstance(auth, RequestAuth):
             auth = RequestAuth(address="unknown", identity=None, auth_error=None, correlation_id="")
         return GatewayContext(
-            backends=self._backends(), address=auth.address, identity=auth.identity, auth_error=auth.auth_error
+            backends=self._backends(),
+            address=auth.address,
+            identity=auth.identity,
+            auth_error=auth.auth_error,
+            user_agent=request.headers.get("user-agent", "")[:500],
         )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -148,8 +155,20 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
             )
             nc = await events.connect(settings.nats_url, name="gateway")
             stack.push_async_callback(nc.close)
+            verifier = remote_verifier(settings)
+            # Signed-out sessions are refused here as soon as tenancy announces them.
+            stop_following = asyncio.Event()
+            follower = asyncio.create_task(
+                follow_control_events(nc.jetstream(), revoked=verifier.revoked_sessions, stop=stop_following)
+            )
+
+            async def stop_follower() -> None:
+                stop_following.set()
+                await follower
+
+            stack.push_async_callback(stop_follower)
             state["backends"] = Backends(
-                verifier=remote_verifier(settings),
+                verifier=verifier,
                 tenancy=tenancy_pb2_grpc.TenancyServiceStub(channels["tenancy"]),
                 ingest=ingest_pb2_grpc.IngestServiceStub(channels["ingest"]),
                 search=search_pb2_grpc.SearchServiceStub(channels["search"]),
@@ -157,6 +176,7 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
                 nats=nc,
                 rate_limiter=limiter,
                 trusted_proxies=settings.trusted_proxies,
+                store=ObjectStore(settings),
             )
             s3 = Minio(
                 settings.s3_endpoint,
@@ -199,6 +219,7 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
         return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
 
     add_export_routes(app, backends)
+    add_organization_archive_route(app, backends)
 
     @app.get("/metrics")
     async def metrics() -> Response:

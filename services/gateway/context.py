@@ -16,6 +16,7 @@ from strawberry.types import Info
 from services.common.auth import Identity, Role, TokenVerifier, bearer_token
 from services.common.errors import DomainError, Unauthenticated
 from services.common.grpc_client import Metadata, outgoing_metadata
+from services.common.object_store import ObjectStore
 from services.gateway.loaders import Loaders, build_loaders
 from services.gateway.ratelimit import RateLimiter
 
@@ -32,6 +33,8 @@ class Backends:
     nats: NATS
     rate_limiter: RateLimiter
     trusted_proxies: list[str]
+    # The organization archives (exportOrganization) are kept here.
+    store: ObjectStore | None = None
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies: list[str]) -> str:
@@ -59,6 +62,7 @@ class GatewayContext(BaseContext):  # type: ignore[misc]
     backends: Backends
     address: str
     identity: Identity | None = None
+    user_agent: str = ""
     auth_error: DomainError | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
 

@@ -111,6 +111,15 @@ class RateLimiter:
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("rate_limit_prune_failed", error=str(exc))
 
+    async def forget_users(self, user_ids: list[str]) -> None:
+        """Delete the counters of these users (their organization was erased)."""
+        keys = [f"user:{user_id}" for user_id in user_ids]
+        for key in keys:
+            self._known.pop(key, None)
+            self._pending.pop(key, None)
+        async with self._pool.acquire() as conn:
+            await conn.execute("DELETE FROM gateway.rate_limit_counters WHERE key = ANY($1::text[])", keys)
+
     async def close(self) -> None:
         if self._flusher is not None:
             with contextlib.suppress(asyncio.CancelledError):

@@ -13,11 +13,16 @@ from services.gateway.documents import DocumentMutation, DocumentQuery, Document
 from services.gateway.errors import PublicErrors
 from services.gateway.insights import InsightMutation, InsightQuery
 from services.gateway.limits import complexity_rule
+from services.gateway.organization_data import OrganizationDataMutation
 from services.gateway.register import RegisterMutation, RegisterQuery, RegisterSubscription
+from services.gateway.sessions import SessionMutation, SessionQuery
 from services.gateway.settings import GatewaySettings
 
-Query = merge_types("Query", (AccountQuery, AuditQuery, DocumentQuery, InsightQuery, RegisterQuery))
-Mutation = merge_types("Mutation", (AccountMutation, DocumentMutation, InsightMutation, RegisterMutation))
+Query = merge_types("Query", (AccountQuery, SessionQuery, AuditQuery, DocumentQuery, InsightQuery, RegisterQuery))
+Mutation = merge_types(
+    "Mutation",
+    (AccountMutation, SessionMutation, OrganizationDataMutation, DocumentMutation, InsightMutation, RegisterMutation),
+)
 Subscription = merge_types("Subscription", (DocumentSubscription, RegisterSubscription))
 
 

@@ -7,3 +7,4 @@ SEARCH_TIMEOUT_S = 30.0  # a search embeds the query and reads two indexes
 ASK_TIMEOUT_S = 120.0  # an answer may wait for a remote model, with its retries
 UPLOAD_TIMEOUT_S = 300.0  # the whole file streams through
 EXPORT_PAGE_TIMEOUT_S = 30.0  # one page of an export
+ERASE_TIMEOUT_S = 120.0  # one service erasing an organization's rows and objects

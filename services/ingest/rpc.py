@@ -11,6 +11,7 @@ from pmdi.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 
 from services.common.auth import require_identity
 from services.common.document_status import STATUS_FROM_PROTO, STATUS_TO_PROTO
+from services.common.erasure import OrganizationEraser
 from services.common.errors import InvalidInput
 from services.ingest.domain import Document
 from services.ingest.handlers import IngestHandlers, UploadMetadata
@@ -61,8 +62,9 @@ def document_to_proto(document: Document) -> ingest_pb2.Document:
 class IngestRpc(ingest_pb2_grpc.IngestServiceServicer):  # type: ignore[misc]
     """Translates between protobuf and the document use cases."""
 
-    def __init__(self, handlers: IngestHandlers) -> None:
+    def __init__(self, handlers: IngestHandlers, eraser: OrganizationEraser | None = None) -> None:
         self._handlers = handlers
+        self._eraser = eraser
 
     async def UploadDocument(
         self, requests: AsyncIterator[ingest_pb2.UploadDocumentRequest], context: grpc.aio.ServicerContext
@@ -152,3 +154,11 @@ class IngestRpc(ingest_pb2_grpc.IngestServiceServicer):  # type: ignore[misc]
     ) -> ingest_pb2.ListAttachmentsResponse:
         documents = await self._handlers.attachments(caller=require_identity(), document_id=request.document_id)
         return ingest_pb2.ListAttachmentsResponse(documents=[document_to_proto(d) for d in documents])
+
+    async def EraseOrganization(
+        self, request: ingest_pb2.EraseOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.EraseOrganizationResponse:
+        if self._eraser is None:
+            raise RuntimeError("this servicer was built without an eraser")
+        rows, objects = await self._eraser.erase(caller=require_identity())
+        return ingest_pb2.EraseOrganizationResponse(rows_deleted=rows, objects_deleted=objects)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pmdi.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 
+from services.common.erasure import OrganizationEraser
 from services.common.host import Loop, ServiceHost, Servicer
 from services.common.migrations import upgrade_to_head
 from services.ingest import tables
@@ -34,7 +35,16 @@ async def start(stack: AsyncExitStack, settings: IngestSettings) -> None:
         store=store,
         settings=settings,
     )
+    # Its rows, and every object under the organization's prefix: the originals and artifacts are ingest's.
+    eraser = OrganizationEraser(
+        sessions=sessions,
+        schema=tables.SCHEMA,
+        store=store,
+        sweep_delays_s=settings.erasure_sweep_delays_s,
+        messages=await host.jetstream(),
+    )
     await host.run(
+        on_organization_erased=eraser.erased_elsewhere,
         outbox=(sessions, tables.outbox),
         consumers=consumers(
             pipeline, extraction_workers=settings.extraction_workers, lease_s=settings.extraction_lease_s
@@ -42,7 +52,7 @@ async def start(stack: AsyncExitStack, settings: IngestSettings) -> None:
         loops=[Loop("reaper", pipeline.reap, settings.reaper_interval_s)],
         servicers=[
             Servicer(
-                lambda server: ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestRpc(handlers), server),
+                lambda server: ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestRpc(handlers, eraser), server),
                 ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name,
             )
         ],

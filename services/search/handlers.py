@@ -280,3 +280,8 @@ class SearchHandlers:
                 await repo.set_embeddings(session, ids=[c.id for c in stale], vectors=vectors, model=model)
             after, done = stale[-1].id, done + len(stale)
             log.info("reindex_progress", model=model, done=done)
+
+    def forget_organization_results(self, organization_id: str) -> None:
+        """Drop this replica's kept results of an erased organization: its index version starts again at 1."""
+        dropped = self._results.drop_organization(organization_id)
+        log.info("organization_results_dropped", organization_id=organization_id, entries=dropped)

@@ -84,5 +84,12 @@ class ResultCache(Generic[Result]):
         while self._bytes > self._max_bytes:
             self._drop(next(iter(self._entries)))
 
+    def drop_organization(self, organization_id: str) -> int:
+        """Forget every result of an organization (it was erased); returns how many entries went."""
+        keys = [key for key in self._entries if key.organization_id == organization_id]
+        for key in keys:
+            self._drop(key)
+        return len(keys)
+
     def _drop(self, key: ResultKey) -> None:
         self._bytes -= self._entries.pop(key).size

@@ -6,6 +6,7 @@ import grpc
 from pmdi.search.v1 import search_pb2, search_pb2_grpc
 
 from services.common.auth import require_identity
+from services.common.erasure import OrganizationEraser
 from services.search.domain import Mode
 from services.search.handlers import SearchHandlers
 
@@ -18,9 +19,10 @@ MODE_FROM_PROTO = {
 
 
 class SearchRpc(search_pb2_grpc.SearchServiceServicer):  # type: ignore[misc]
-    def __init__(self, handlers: SearchHandlers, model_name: str) -> None:
+    def __init__(self, handlers: SearchHandlers, model_name: str, eraser: OrganizationEraser | None = None) -> None:
         self._handlers = handlers
         self._model_name = model_name
+        self._eraser = eraser
 
     async def Search(
         self, request: search_pb2.SearchRequest, context: grpc.aio.ServicerContext
@@ -50,3 +52,11 @@ class SearchRpc(search_pb2_grpc.SearchServiceServicer):  # type: ignore[misc]
             if hit.keyword_rank is not None:
                 message.keyword_rank = hit.keyword_rank
         return reply
+
+    async def EraseOrganization(
+        self, request: search_pb2.EraseOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> search_pb2.EraseOrganizationResponse:
+        if self._eraser is None:
+            raise RuntimeError("this servicer was built without an eraser")
+        rows, objects = await self._eraser.erase(caller=require_identity())
+        return search_pb2.EraseOrganizationResponse(rows_deleted=rows, objects_deleted=objects)

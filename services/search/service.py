@@ -12,6 +12,7 @@ from pmdi.search.v1 import search_pb2, search_pb2_grpc
 from services.common import events, subjects
 from services.common.db import create_engine, session_factory
 from services.common.embeddings import LocalEmbedder
+from services.common.erasure import OrganizationEraser
 from services.common.host import Consumer, ServiceHost, Servicer
 from services.common.logging import configure_logging, get_logger
 from services.common.migrations import upgrade_to_head
@@ -106,7 +107,16 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
         embedding_model=embedder.model_name,
         keyword_backend="postgres" if external_keyword is None else external_keyword.name,
     )
+    # This replica's kept results of the organization go with its rows; the other replicas drop theirs when the
+    # OrganizationErased event reaches them.
+    eraser = OrganizationEraser(
+        sessions=sessions,
+        schema=tables.SCHEMA,
+        forget=handlers.forget_organization_results,
+        sweep_delays_s=settings.erasure_sweep_delays_s,
+    )
     await host.run(
+        on_organization_erased=eraser.erased_elsewhere,
         outbox=(sessions, tables.outbox),
         consumers=[
             Consumer(subjects.DOCUMENT_EXTRACTED, "search-indexing", on_extracted, batch=1, on_give_up=on_give_up),
@@ -116,7 +126,7 @@ async def start(stack: AsyncExitStack, settings: SearchSettings) -> None:
         servicers=[
             Servicer(
                 lambda server: search_pb2_grpc.add_SearchServiceServicer_to_server(
-                    SearchRpc(handlers, embedder.model_name), server
+                    SearchRpc(handlers, embedder.model_name, eraser), server
                 ),
                 search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name,
             )

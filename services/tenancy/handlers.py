@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -55,6 +56,14 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+# Tells every replica to refuse the access tokens of these sessions (organization, session ids, until).
+SessionsRevokedPublisher = Callable[[str, list[str], datetime], Awaitable[None]]
+
+
+async def _no_publisher(organization_id: str, session_ids: list[str], until: datetime) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class AuthResult:
     tokens: TokenPair
@@ -70,8 +79,10 @@ class TenancyHandlers:
         sessions: async_sessionmaker[AsyncSession],
         signing_key: SigningKey,
         settings: TenancySettings,
+        publish_revoked: SessionsRevokedPublisher = _no_publisher,
     ) -> None:
         self._sessions = sessions
+        self._publish_revoked = publish_revoked
         bind = sessions.kw["bind"]
         assert isinstance(bind, AsyncEngine)
         self._autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
@@ -81,7 +92,14 @@ class TenancyHandlers:
     # -- sign-up, sign-in and sessions ---------------------------------------------------------
 
     async def register(
-        self, *, organization_name: str, email: str, password: str, name: str | None, source_address: str
+        self,
+        *,
+        organization_name: str,
+        email: str,
+        password: str,
+        name: str | None,
+        source_address: str,
+        user_agent: str = "",
     ) -> AuthResult:
         """Create an organization with its first user as ADMIN, and sign that user in."""
         org_name = clean_display_text(
@@ -114,11 +132,11 @@ class TenancyHandlers:
                     source_address=source_address,
                     now=now,
                 )
-                return await self._sign_in(work, user_id=user_id, now=now)
+                return await self._sign_in(work, user_id=user_id, now=now, client=(source_address, user_agent))
         except IntegrityError as exc:
             raise InvalidInput("a user with this email already exists") from exc
 
-    async def login(self, *, email: str, password: str, source_address: str) -> AuthResult:
+    async def login(self, *, email: str, password: str, source_address: str, user_agent: str = "") -> AuthResult:
         """Check credentials, throttling failures per account and per source address."""
         email = normalize_email(email)
         if len(password) > 1024:
@@ -131,7 +149,7 @@ class TenancyHandlers:
             await set_transaction_setting(session, "app.login_email", email)
             credentials = await repo.find_credentials(session, email=email)
         valid = await asyncio.to_thread(
-            _password_matches, credentials.password_hash if credentials else _DUMMY_HASH, password
+            password_matches, credentials.password_hash if credentials else _DUMMY_HASH, password
         )
         now = _now()
         if credentials is None or not valid:
@@ -155,9 +173,9 @@ class TenancyHandlers:
                 source_address=source_address,
                 now=now,
             )
-            return await self._sign_in(work, user_id=credentials.user_id, now=now)
+            return await self._sign_in(work, user_id=credentials.user_id, now=now, client=(source_address, user_agent))
 
-    async def refresh(self, *, refresh_token: str, source_address: str) -> AuthResult:
+    async def refresh(self, *, refresh_token: str, source_address: str, user_agent: str = "") -> AuthResult:
         """Exchange a refresh token for a new pair; a reused token revokes its whole family."""
         token = await self._find_refresh_token(refresh_token)
         if token is None:
@@ -175,10 +193,19 @@ class TenancyHandlers:
                 assert isinstance(expires_at, datetime)
                 if expires_at <= now:
                     raise Unauthenticated("refresh token expired")
-                return await self._sign_in(work, user_id=str(token["user_id"]), now=now, family_id=family_id)
+                return await self._sign_in(
+                    work,
+                    user_id=str(token["user_id"]),
+                    now=now,
+                    family_id=family_id,
+                    client=(source_address, user_agent),
+                )
+        if token["used_at"] is None and token["revoked_at"] is not None:
+            raise Unauthenticated("this session was signed out; sign in again")
         # Reuse of a spent token means it was copied: end every session descended from the same login.
         async with TenancyWork.begin(self._sessions, organization_id) as work:
             revoked = await work.refresh_tokens.revoke_family(family_id, now=now)
+            await work.accounts.revoke_session_of_family(family_id=family_id, now=now)
             if token["revoked_at"] is None or revoked:
                 await work.audit.record(
                     "refresh_token_reuse",
@@ -187,6 +214,8 @@ class TenancyHandlers:
                     details={"family_id": family_id, "sessions_revoked": revoked},
                     now=now,
                 )
+        if revoked:
+            await self._announce_revoked(organization_id, [family_id], now)
         raise Unauthenticated("refresh token already used; all sessions of this sign-in were revoked")
 
     async def logout(self, *, refresh_token: str, source_address: str) -> bool:
@@ -198,6 +227,7 @@ class TenancyHandlers:
         now = _now()
         async with TenancyWork.begin(self._sessions, organization_id) as work:
             revoked = await work.refresh_tokens.revoke_family(str(token["family_id"]), now=now)
+            await work.accounts.revoke_session_of_family(family_id=str(token["family_id"]), now=now)
             if revoked:
                 await work.audit.record(
                     "logout",
@@ -205,6 +235,8 @@ class TenancyHandlers:
                     source_address=source_address,
                     now=now,
                 )
+        if revoked:
+            await self._announce_revoked(organization_id, [str(token["family_id"])], now)
         return revoked > 0
 
     # -- users and roles -----------------------------------------------------------------------
@@ -336,6 +368,15 @@ class TenancyHandlers:
 
     # -- internals -----------------------------------------------------------------------------
 
+    async def _announce_revoked(self, organization_id: str, session_ids: list[str], now: datetime) -> None:
+        """Tell every replica to refuse these sessions' access tokens until they would have expired (a minute's
+        grace for clocks). The revocation is committed: a failed announcement is logged, not the caller's error."""
+        until = now + timedelta(seconds=self._settings.access_token_ttl_s + 60)
+        try:
+            await self._publish_revoked(organization_id, session_ids, until)
+        except Exception:  # see the docstring
+            log.error("sessions_revoked_not_announced", organization_id=organization_id, exc_info=True)
+
     async def _require_current_role(self, work: TenancyWork, caller: Identity, role: Role) -> None:
         """Check the role as stored now, not as it was when the token was issued (a demotion is immediate)."""
         caller.require(role)
@@ -371,19 +412,37 @@ class TenancyHandlers:
             return await repo.find_refresh_token(session, token_hash=hash_token(refresh_token))
 
     async def _sign_in(
-        self, work: TenancyWork, *, user_id: str, now: datetime, family_id: str | None = None
+        self,
+        work: TenancyWork,
+        *,
+        user_id: str,
+        now: datetime,
+        family_id: str | None = None,
+        client: tuple[str, str] = ("", ""),
     ) -> AuthResult:
-        """Issue an access token and a refresh token (a new family unless rotating) inside `work`'s transaction."""
+        """Issue an access token and a refresh token (a new family, a new session, unless rotating) inside `work`'s
+        transaction, and note the session's use from `client` (address, user agent)."""
         user = await work.users.get(user_id)
         if user is None:
             raise Unauthenticated("the user no longer exists")
         refresh_token = new_refresh_token()
+        session_id = family_id or str(uuid.uuid4())
+        ttl = timedelta(seconds=self._settings.refresh_token_ttl_s)
+        address, user_agent = client
+        await work.accounts.record_session_use(
+            session_id=session_id,
+            user_id=user_id,
+            now=now,
+            expires_at=now + ttl,
+            user_agent=user_agent[:500] or None,
+            source_address=address[:200] or None,
+        )
         await work.refresh_tokens.add(
             user_id=user_id,
-            family_id=family_id or str(uuid.uuid4()),
+            family_id=session_id,
             token_hash=hash_token(refresh_token),
             now=now,
-            ttl=timedelta(seconds=self._settings.refresh_token_ttl_s),
+            ttl=ttl,
         )
         access_token = issue_access_token(
             self._key,
@@ -393,6 +452,7 @@ class TenancyHandlers:
             issuer=self._settings.jwt_issuer,
             audience=self._settings.jwt_audience,
             ttl_s=self._settings.access_token_ttl_s,
+            session_id=session_id,
         )
         return AuthResult(
             tokens=TokenPair(
@@ -404,7 +464,7 @@ class TenancyHandlers:
         )
 
 
-def _password_matches(password_hash: str, password: str) -> bool:
+def password_matches(password_hash: str, password: str) -> bool:
     try:
         return password_hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):

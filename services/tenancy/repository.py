@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.common.auth import Role
 from services.common.db import TenantRepository, UnitOfWork
 from services.tenancy import tables
+from services.tenancy.account_repository import AccountRepository
 from services.tenancy.domain import Credentials, Organization, User
 
 _user_columns = (
@@ -233,6 +234,10 @@ class TenancyWork(UnitOfWork):
     @cached_property
     def audit(self) -> AuditLog:
         return AuditLog(self.session, self.organization_id)
+
+    @cached_property
+    def accounts(self) -> AccountRepository:
+        return AccountRepository(self.session, self.organization_id)
 
 
 # -- before the organization is known, or outside it ---------------------------------------------

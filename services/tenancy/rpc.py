@@ -13,6 +13,7 @@ from pmdi.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 from services.common.auth import Role, require_identity
 from services.common.errors import InvalidInput
+from services.tenancy.account_handlers import AccountHandlers, Revoked
 from services.tenancy.domain import User
 from services.tenancy.handlers import AuthResult, TenancyHandlers
 from services.tenancy.signing import SigningKey
@@ -75,8 +76,16 @@ def _role(value: int) -> Role:
 class TenancyRpc(tenancy_pb2_grpc.TenancyServiceServicer):  # type: ignore[misc]
     """Translates between protobuf and the tenancy use cases."""
 
-    def __init__(self, handlers: TenancyHandlers, signing_key: SigningKey, issuer: str, audience: str) -> None:
+    def __init__(
+        self,
+        handlers: TenancyHandlers,
+        signing_key: SigningKey,
+        issuer: str,
+        audience: str,
+        accounts: AccountHandlers,
+    ) -> None:
         self._handlers = handlers
+        self._accounts = accounts
         self._key = signing_key
         self._issuer = issuer
         self._audience = audience
@@ -90,6 +99,7 @@ class TenancyRpc(tenancy_pb2_grpc.TenancyServiceServicer):  # type: ignore[misc]
             password=request.password,
             name=request.name if request.HasField("name") else None,
             source_address=request.client.source_address,
+            user_agent=request.client.user_agent,
         )
         return _auth_payload(result)
 
@@ -98,7 +108,10 @@ class TenancyRpc(tenancy_pb2_grpc.TenancyServiceServicer):  # type: ignore[misc]
     ) -> tenancy_pb2.AuthPayload:
         return _auth_payload(
             await self._handlers.login(
-                email=request.email, password=request.password, source_address=request.client.source_address
+                email=request.email,
+                password=request.password,
+                source_address=request.client.source_address,
+                user_agent=request.client.user_agent,
             )
         )
 
@@ -107,7 +120,9 @@ class TenancyRpc(tenancy_pb2_grpc.TenancyServiceServicer):  # type: ignore[misc]
     ) -> tenancy_pb2.AuthPayload:
         return _auth_payload(
             await self._handlers.refresh(
-                refresh_token=request.refresh_token, source_address=request.client.source_address
+                refresh_token=request.refresh_token,
+                source_address=request.client.source_address,
+                user_agent=request.client.user_agent,
             )
         )
 
@@ -191,3 +206,56 @@ class TenancyRpc(tenancy_pb2_grpc.TenancyServiceServicer):  # type: ignore[misc]
             assert isinstance(last_at, datetime)
             reply.end_cursor = base64.urlsafe_b64encode(f"{last_at.isoformat()}|{rows[-1]['id']}".encode()).decode()
         return reply
+
+    async def ListSessions(
+        self, request: tenancy_pb2.ListSessionsRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.ListSessionsResponse:
+        reply = tenancy_pb2.ListSessionsResponse()
+        for view in await self._accounts.list_sessions(caller=require_identity()):
+            message = reply.sessions.add(id=view.id, current=view.current)
+            message.created_at.CopyFrom(_timestamp(view.created_at))
+            message.last_used_at.CopyFrom(_timestamp(view.last_used_at))
+            if view.user_agent is not None:
+                message.user_agent = view.user_agent
+            if view.source_address is not None:
+                message.source_address = view.source_address
+        return reply
+
+    async def RevokeSession(
+        self, request: tenancy_pb2.RevokeSessionRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.RevokedSessions:
+        revoked = await self._accounts.revoke_session(
+            caller=require_identity(), session_id=request.session_id, source_address=request.client.source_address
+        )
+        return _revoked(revoked)
+
+    async def ChangePassword(
+        self, request: tenancy_pb2.ChangePasswordRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.RevokedSessions:
+        revoked = await self._accounts.change_password(
+            caller=require_identity(),
+            current_password=request.current_password,
+            new_password=request.new_password,
+            source_address=request.client.source_address,
+        )
+        return _revoked(revoked)
+
+    async def PrepareOrganizationDeletion(
+        self, request: tenancy_pb2.OrganizationDeletionRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.OrganizationDeletionCheck:
+        user_ids = await self._accounts.prepare_organization_deletion(
+            caller=require_identity(), confirm_name=request.confirm_name
+        )
+        return tenancy_pb2.OrganizationDeletionCheck(user_ids=user_ids)
+
+    async def EraseOrganization(
+        self, request: tenancy_pb2.OrganizationDeletionRequest, context: grpc.aio.ServicerContext
+    ) -> tenancy_pb2.EraseOrganizationResponse:
+        erased = await self._accounts.erase_organization(caller=require_identity(), confirm_name=request.confirm_name)
+        return tenancy_pb2.EraseOrganizationResponse(rows_deleted=erased.rows_deleted, revoked=_revoked(erased.revoked))
+
+
+def _revoked(revoked: Revoked) -> tenancy_pb2.RevokedSessions:
+    message = tenancy_pb2.RevokedSessions(session_ids=revoked.session_ids)
+    message.until.CopyFrom(_timestamp(revoked.until))
+    return message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import AsyncExitStack
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pmdi.events.v1 import register_pb2
@@ -12,9 +12,11 @@ from pmdi.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 from services.common import subjects
 from services.common.auth import TokenVerifier, VerificationKey
+from services.common.control import publish_sessions_revoked
 from services.common.host import Consumer, ServiceHost, Servicer
 from services.common.logging import get_logger
 from services.common.migrations import upgrade_to_head
+from services.tenancy.account_handlers import AccountHandlers
 from services.tenancy.handlers import TenancyHandlers
 from services.tenancy.rpc import TenancyRpc
 from services.tenancy.settings import TenancySettings
@@ -38,7 +40,15 @@ async def start(stack: AsyncExitStack, settings: TenancySettings) -> None:
     async def own_keys() -> list[VerificationKey]:
         return [signing_key.verification_key()]
 
-    handlers = TenancyHandlers(sessions=sessions, signing_key=signing_key, settings=settings)
+    js = await host.jetstream()
+
+    async def publish_revoked(organization_id: str, session_ids: list[str], until: datetime) -> None:
+        await publish_sessions_revoked(js, organization_id=organization_id, session_ids=session_ids, until=until)
+
+    handlers = TenancyHandlers(
+        sessions=sessions, signing_key=signing_key, settings=settings, publish_revoked=publish_revoked
+    )
+    accounts = AccountHandlers(sessions=sessions, settings=settings, publish_revoked=publish_revoked)
 
     async def on_audit(data: bytes, _: int, __: str) -> None:
         record = register_pb2.AuditRecorded.FromString(data)
@@ -58,7 +68,7 @@ async def start(stack: AsyncExitStack, settings: TenancySettings) -> None:
         servicers=[
             Servicer(
                 lambda server: tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(
-                    TenancyRpc(handlers, signing_key, settings.jwt_issuer, settings.jwt_audience), server
+                    TenancyRpc(handlers, signing_key, settings.jwt_issuer, settings.jwt_audience, accounts), server
                 ),
                 tenancy_pb2.DESCRIPTOR.services_by_name["TenancyService"].full_name,
             )

@@ -74,8 +74,9 @@ def issue_access_token(
     issuer: str,
     audience: str,
     ttl_s: int,
+    session_id: str,
 ) -> str:
-    """Sign a short-lived access token for a user acting in their organization."""
+    """Sign a short-lived access token for a user acting in their organization, in one session (`sid`)."""
     now = int(time.time())
     claims = {
         "iss": issuer,
@@ -86,5 +87,6 @@ def issue_access_token(
         "iat": now,
         "exp": now + ttl_s,
         "jti": uuid.uuid4().hex,
+        "sid": session_id,
     }
     return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})

@@ -42,6 +42,21 @@ refresh_tokens = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
+# One row per sign-in (its id is the refresh-token family and the access tokens' `sid`).
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("organization_id", UUID(as_uuid=False), nullable=False),
+    Column("user_id", UUID(as_uuid=False), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("user_agent", Text),
+    Column("source_address", Text),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
 audit_events = Table(
     "audit_events",
     metadata,

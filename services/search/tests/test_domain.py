@@ -257,3 +257,16 @@ async def test_kept_query_vectors_and_hits_are_not_walked_by_the_garbage_collect
     assert Hit(*row) == Hit("d", 0, None, "<mark>a</mark>", 0.5, 1, None, "a", 0, 1)
     gc.collect()
     assert not gc.is_tracked(vector) and not gc.is_tracked(row)
+
+
+def test_an_erased_organizations_kept_results_are_dropped_and_others_stay() -> None:
+    # Erasing deletes the organization's index version too: a search of a new organization reusing nothing
+    # would start at 1 again, so kept results at version 1 must not survive the erasure.
+    cache: ResultCache[str] = ResultCache(max_bytes=10_000, size_of=len)
+    cache.put(_key("q"), 1, ["erased"])
+    cache.put(_key("r"), 1, ["erased too"])
+    cache.put(_key("q", "org-b"), 1, ["kept"])
+    assert cache.drop_organization("org-a") == 2
+    assert cache.get(_key("q"), 1) is None and cache.get(_key("r"), 1) is None
+    assert cache.get(_key("q", "org-b"), 1) == ("kept",)
+    assert cache.bytes == ENTRY + len("kept")
