@@ -10,8 +10,9 @@ from pathlib import Path
 
 import asyncpg
 import strawberry
+from cross_web import HTTPException
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from minio import Minio
 from pmdi.analysis.v1 import analysis_pb2_grpc
 from pmdi.ingest.v1 import ingest_pb2_grpc
@@ -35,12 +36,15 @@ from services.gateway.context import Backends, GatewayContext, authenticate
 from services.gateway.errors import to_public
 from services.gateway.exports import add_export_routes
 from services.gateway.guard import STATE_KEY, ASGIApp, GraphQLGuard, Receive, RequestAuth, Scope, Send
+from services.gateway.media_types import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, response_media_type
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.readiness import grpc_check, nats_check, postgres_check, run_checks, s3_check
 from services.gateway.schema import build_schema
 from services.gateway.settings import GatewaySettings
 
 GRAPHQL_PATH = "/graphql"
+# Set in a request's ASGI state when its operation was refused before execution (parse, validation, variables).
+NOT_EXECUTED_KEY = "pmdi_not_executed"
 # Uploads arrive as multipart bodies; the ingest service enforces the real file-size cap while streaming.
 MAX_MULTIPART_BYTES = 64 * 1024 * 1024
 
@@ -97,11 +101,34 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             backends=self._backends(), address=auth.address, identity=auth.identity, auth_error=auth.auth_error
         )
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)  # type: ignore[arg-type]
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        # A GraphQL result (not the explorer page, not a plain-text refusal) in the media type the client chose.
+        if response.media_type == APPLICATION_JSON:
+            if response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON:
+                response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+                if scope.get("state", {}).get(NOT_EXECUTED_KEY):
+                    response.status_code = 400
+        await response(scope, receive, send)  # type: ignore[arg-type]
+
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Every HTTP error leaves with a public code, whichever stage (parse, validate, execute) raised it."""
+        not_executed = result.data is None and bool(result.errors) and all(e.path is None for e in result.errors or ())
         if result.errors:
             result.errors = [to_public(e) for e in result.errors]
-        return process_result(result)
+        public = process_result(result)
+        if not_executed and response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON:
+            # The spec's media type: an operation that never ran has no `data` entry, and answers 400 (__call__).
+            public.pop("data", None)
+            request.scope.setdefault("state", {})[NOT_EXECUTED_KEY] = True
+        return public
 
     # Authenticates WebSockets from the connection_init payload, as CONTRACT.md specifies.
     async def on_ws_connect(self, context: GatewayContext) -> UnsetType | dict[str, object] | None:
