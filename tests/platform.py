@@ -73,6 +73,8 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
             "PMDI_REAPER_INTERVAL_S": "2",
             # Due-date alerts are checked every second, so a test sees them without waiting a minute.
             "PMDI_ALERT_SCAN_INTERVAL_S": "1",
+            # A WebSocket silent after its handshake is closed with 4408 within seconds, so a test can see it.
+            "PMDI_WS_CONNECTION_INIT_TIMEOUT_S": "2",
         },
     )
     yield launcher

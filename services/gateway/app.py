@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -41,6 +42,7 @@ from services.gateway.ratelimit import RateLimiter
 from services.gateway.readiness import grpc_check, nats_check, postgres_check, run_checks, s3_check
 from services.gateway.schema import build_schema
 from services.gateway.settings import GatewaySettings
+from services.gateway.websocket import TransportWSHandler
 
 GRAPHQL_PATH = "/graphql"
 # Set in a request's ASGI state when its operation was refused before execution (parse, validation, variables).
@@ -68,14 +70,23 @@ def _holds_a_lone_surrogate(value: object) -> bool:
 class GatewayGraphQL(GraphQL[GatewayContext, None]):
     """The GraphQL ASGI app, mounted directly (no per-request FastAPI routing or dependency injection)."""
 
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(
-        self, schema: strawberry.Schema, backends: Callable[[], Backends], *, graphiql: bool, console_dir: Path
+        self,
+        schema: strawberry.Schema,
+        backends: Callable[[], Backends],
+        *,
+        graphiql: bool,
+        console_dir: Path,
+        connection_init_timeout_s: float,
     ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql else None,
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
             multipart_uploads_enabled=True,
+            connection_init_wait_timeout=timedelta(seconds=connection_init_timeout_s),
         )
         self._backends = backends
         self._console_dir = console_dir
@@ -210,7 +221,11 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
 
     app = FastAPI(title="PM Document Intelligence", lifespan=lifespan, docs_url=None, redoc_url=None)
     graphql = GatewayGraphQL(
-        build_schema(settings), backends, graphiql=settings.graphiql, console_dir=settings.console_dir
+        build_schema(settings),
+        backends,
+        graphiql=settings.graphiql,
+        console_dir=settings.console_dir,
+        connection_init_timeout_s=settings.ws_connection_init_timeout_s,
     )
 
     @app.get("/healthz")

@@ -38,3 +38,5 @@ class GatewaySettings(ServiceSettings, StorageSettings, TenancyPeer, IngestPeer,
     max_query_tokens: int = 2000
     max_aliases: int = 30
     max_body_bytes: int = 2 * 1024 * 1024
+    # A WebSocket that has not sent connection_init by then is closed with 4408 (graphql-transport-ws).
+    ws_connection_init_timeout_s: float = 10.0
