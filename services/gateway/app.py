@@ -19,7 +19,7 @@ from pmdi.analysis.v1 import analysis_pb2_grpc
 from pmdi.ingest.v1 import ingest_pb2_grpc
 from pmdi.search.v1 import search_pb2_grpc
 from pmdi.tenancy.v1 import tenancy_pb2_grpc
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
@@ -80,6 +80,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         graphiql: bool,
         console_dir: Path,
         connection_init_timeout_s: float,
+        hide_suggestions: bool,
     ) -> None:
         super().__init__(
             schema,
@@ -90,6 +91,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         )
         self._backends = backends
         self._console_dir = console_dir
+        self._hide_suggestions = hide_suggestions
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # strawberry's own page loads React and GraphiQL from a CDN, which an intranet (or this machine) cannot reach.
@@ -122,18 +124,18 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         except HTTPException as exc:
             response = PlainTextResponse(exc.reason, status_code=exc.status_code)
         # A GraphQL result (not the explorer page, not a plain-text refusal) in the media type the client chose.
-        if response.media_type == APPLICATION_JSON:
-            if response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON:
-                response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
-                if scope.get("state", {}).get(NOT_EXECUTED_KEY):
-                    response.status_code = 400
+        spec_media_type = response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON
+        if response.media_type == APPLICATION_JSON and spec_media_type:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+            if scope.get("state", {}).get(NOT_EXECUTED_KEY):
+                response.status_code = 400
         await response(scope, receive, send)  # type: ignore[arg-type]
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Every HTTP error leaves with a public code, whichever stage (parse, validate, execute) raised it."""
         not_executed = result.data is None and bool(result.errors) and all(e.path is None for e in result.errors or ())
         if result.errors:
-            result.errors = [to_public(e) for e in result.errors]
+            result.errors = [to_public(e, hide_suggestions=self._hide_suggestions) for e in result.errors]
         public = process_result(result)
         if not_executed and response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON:
             # The spec's media type: an operation that never ran has no `data` entry, and answers 400 (__call__).
@@ -208,6 +210,11 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
                 "nats": nats_check(settings.nats_url),
                 "s3": s3_check(s3, settings.s3_bucket),
             }
+            if settings.metrics_port is not None:
+                # Its own listener, on a port the public ingress does not route (prometheus_client's thread).
+                metrics_server, _thread = start_http_server(settings.metrics_port, addr=settings.metrics_host)
+                stack.callback(metrics_server.server_close)
+                stack.callback(metrics_server.shutdown)
             pruner = asyncio.create_task(limiter.prune_forever())
             stack.callback(pruner.cancel)
             stack.push_async_callback(limiter.close)
@@ -223,9 +230,10 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
     graphql = GatewayGraphQL(
         build_schema(settings),
         backends,
-        graphiql=settings.graphiql,
+        graphiql=settings.serves_graphiql,
         console_dir=settings.console_dir,
         connection_init_timeout_s=settings.ws_connection_init_timeout_s,
+        hide_suggestions=settings.production,
     )
 
     @app.get("/healthz")
@@ -242,12 +250,20 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
 
     add_export_routes(app, backends)
 
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if settings.serves_public_metrics:
+
+        @app.get("/metrics")
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    else:
+        # Before the console's mount, which would otherwise answer /metrics with its page.
+        @app.get("/metrics")
+        async def no_public_metrics() -> Response:
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
 
     # Last: every path no route above claims belongs to the console (its pages, its assets).
-    app.mount("/", console_app(settings.console_dir))
+    app.mount("/", console_app(settings.console_dir, explorer=settings.serves_graphiql))
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         # /graphql goes straight to strawberry; FastAPI keeps health, metrics and the lifespan.

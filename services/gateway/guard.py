@@ -109,7 +109,9 @@ class GraphQLGuard:
         limit = self._max_multipart_bytes if "multipart/" in headers.get("content-type", "") else self._max_json_bytes
         declared = headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
-            await send_error(send, 413, "PAYLOAD_TOO_LARGE", f"request body over {limit} bytes", correlation_id, media_type)
+            await send_error(
+                send, 413, "PAYLOAD_TOO_LARGE", f"request body over {limit} bytes", correlation_id, media_type
+            )
             return
 
         identity, auth_error = await authenticate(backends, headers.get("authorization"))
@@ -153,4 +155,6 @@ class GraphQLGuard:
         try:
             await self._app(scope, limited_receive, shaped_send)
         except BodyTooLarge:
-            await send_error(send, 413, "PAYLOAD_TOO_LARGE", f"request body over {limit} bytes", correlation_id, media_type)
+            await send_error(
+                send, 413, "PAYLOAD_TOO_LARGE", f"request body over {limit} bytes", correlation_id, media_type
+            )
