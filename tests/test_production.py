@@ -49,7 +49,8 @@ def test_introspection_is_off_in_production_and_on_in_development(
 ) -> None:
     for query in (SCHEMA, TYPE):
         refused = production.client(query)
-        assert refused.codes == ["BAD_USER_INPUT"] and refused.data is None
+        # One error for each field that would have answered a part of the schema.
+        assert set(refused.codes) == {"BAD_USER_INPUT"} and refused.data is None
         assert "introspection" in refused.errors[0]["message"]
         assert gateway(query).ok()
     # __typename is not introspection of the schema: clients (Apollo, urql) add it to every selection.
