@@ -23,7 +23,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis_graphql import mutations, queries
+from hypothesis_graphql import Mode, mutations, queries
 
 from devstack.launcher import Deployment
 from services.gateway.errors import PUBLIC_CODES
@@ -149,14 +149,21 @@ def run(fuzzing: Fuzzing, role: str, strategy: st.SearchStrategy[str]) -> None:
         property_holds()
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_every_query_answers_with_public_errors_only(fuzzing: Fuzzing, role: str) -> None:
-    run(fuzzing, role, queries(SCHEMA, custom_scalars=scalars(fuzzing.ids)))
+# POSITIVE: valid operations with any argument values; NEGATIVE: each with one violation of the schema (a wrong
+# type, a missing required argument), which must be refused as the client's mistake.
+MODES = (Mode.POSITIVE, Mode.NEGATIVE)
 
 
+@pytest.mark.parametrize("mode", MODES, ids=lambda mode: mode.name.lower())
 @pytest.mark.parametrize("role", ROLES)
-def test_every_mutation_answers_with_public_errors_only(fuzzing: Fuzzing, role: str) -> None:
-    run(fuzzing, role, mutations(SCHEMA, custom_scalars=scalars(fuzzing.ids)))
+def test_every_query_answers_with_public_errors_only(fuzzing: Fuzzing, role: str, mode: Mode) -> None:
+    run(fuzzing, role, queries(SCHEMA, custom_scalars=scalars(fuzzing.ids), mode=mode))
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda mode: mode.name.lower())
+@pytest.mark.parametrize("role", ROLES)
+def test_every_mutation_answers_with_public_errors_only(fuzzing: Fuzzing, role: str, mode: Mode) -> None:
+    run(fuzzing, role, mutations(SCHEMA, custom_scalars=scalars(fuzzing.ids), mode=mode))
 
 
 def test_nothing_of_the_other_organization_was_changed(fuzzing: Fuzzing, gateway: GraphQLClient) -> None:

@@ -49,7 +49,8 @@ def _page_size(field: FieldNode, definition: GraphQLField | None) -> int:
 
 def _field(parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:
     if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
-        return parent.fields.get(name)
+        field: GraphQLField | None = parent.fields.get(name)
+        return field
     return None
 
 
