@@ -4,7 +4,7 @@ Whatever arguments and selections a caller sends, the gateway answers with publi
 `INTERNAL`, never a 5xx, never a stack trace or SQL, and never anything of another organization. The fuzzing
 organization's callers are given the other organization's ids among the ids they try.
 
-Bounded (PMDI_FUZZ_EXAMPLES per operation type and role, 40 by default) and derandomized, so a run is repeatable;
+Bounded (PMDI_FUZZ_EXAMPLES per operation type and role, 60 by default) and derandomized, so a run is repeatable;
 raise the count (and unset derandomization with PMDI_FUZZ_SEED) to search further.
 """
 
@@ -32,7 +32,7 @@ from tests.platform import Member, Organization
 from tests.support.uploads import upload
 
 SCHEMA = graphql.build_schema((Path(__file__).parents[1] / "services" / "gateway" / "schema.graphql").read_text())
-EXAMPLES = int(os.environ.get("PMDI_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("PMDI_FUZZ_EXAMPLES", "60"))
 FUZZ_SEED = os.environ.get("PMDI_FUZZ_SEED")
 # What a leaked stack trace, SQL statement or gRPC internal looks like in a response body.
 INTERNALS = re.compile(
@@ -109,13 +109,13 @@ def fuzzing(org_factory_module: Any, deployment: Deployment, gateway: GraphQLCli
     return Fuzzing(deployment.gateway_url, callers, ids, victim)
 
 
-def check(fuzzing: Fuzzing, role: str, query: str, http: httpx.Client) -> None:
+def check(fuzzing: Fuzzing, role: str, query: str, http: httpx.Client, variables: dict[str, Any] | None = None) -> None:
     token = fuzzing.callers[role]
     headers = {"X-Forwarded-For": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.9"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    response = http.post(f"{fuzzing.url}/graphql", json={"query": query}, headers=headers)
-    where = f"as {role}: {query}\n-> {response.status_code} {response.text[:2000]}"
+    response = http.post(f"{fuzzing.url}/graphql", json={"query": query, "variables": variables}, headers=headers)
+    where = f"as {role}: {query} {variables!r:.500}\n-> {response.status_code} {response.text[:2000]}"
     assert response.status_code < 500, where
     body = response.json()
     codes = [error.get("extensions", {}).get("code") for error in body.get("errors") or []]
@@ -136,13 +136,16 @@ def fuzz_settings() -> settings:
     )
 
 
-def run(fuzzing: Fuzzing, role: str, strategy: st.SearchStrategy[str]) -> None:
+def run(fuzzing: Fuzzing, role: str, strategy: st.SearchStrategy[Any]) -> None:
     with httpx.Client(timeout=120) as http:
 
         @fuzz_settings()
-        @given(query=strategy)
-        def property_holds(query: str) -> None:
-            check(fuzzing, role, query, http)
+        @given(operation=strategy)
+        def property_holds(operation: str | tuple[str, dict[str, Any]]) -> None:
+            if isinstance(operation, tuple):
+                check(fuzzing, role, operation[0], http, operation[1])
+            else:
+                check(fuzzing, role, operation, http)
 
         if FUZZ_SEED is not None:
             property_holds = seed(int(FUZZ_SEED))(property_holds)
@@ -164,6 +167,47 @@ def test_every_query_answers_with_public_errors_only(fuzzing: Fuzzing, role: str
 @pytest.mark.parametrize("role", ROLES)
 def test_every_mutation_answers_with_public_errors_only(fuzzing: Fuzzing, role: str, mode: Mode) -> None:
     run(fuzzing, role, mutations(SCHEMA, custom_scalars=scalars(fuzzing.ids), mode=mode))
+
+
+def operation_with_variables(kind: str, field_name: str, field: graphql.GraphQLField) -> str:
+    """`mutation($a: T!, ...) { field(a: $a, ...) { __typename } }`: every argument of one root field as a variable."""
+    declared = ", ".join(f"${name}: {argument.type}" for name, argument in field.args.items())
+    passed = ", ".join(f"{name}: ${name}" for name in field.args)
+    selection = "" if graphql.is_leaf_type(graphql.get_named_type(field.type)) else " { __typename }"
+    return f"{kind}({declared}) {{ {field_name}({passed}){selection} }}"
+
+
+def json_values(ids: list[str]) -> st.SearchStrategy[Any]:
+    leaves = st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30), st.sampled_from(ids)
+    )
+    return st.recursive(
+        leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    )
+
+
+def with_variables(ids: list[str]) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+    """Any root field with arguments, each argument any JSON value (the variable-coercion path, not literals)."""
+    fields = [
+        (kind, name, field)
+        for kind, root in (("query", SCHEMA.query_type), ("mutation", SCHEMA.mutation_type))
+        if root is not None
+        for name, field in root.fields.items()
+        if field.args
+    ]
+
+    @st.composite
+    def build(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+        kind, name, field = draw(st.sampled_from(fields))
+        values = {argument: draw(json_values(ids)) for argument in field.args}
+        return operation_with_variables(kind, name, field), values
+
+    return build()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_argument_given_any_json_value_answers_with_public_errors_only(fuzzing: Fuzzing, role: str) -> None:
+    run(fuzzing, role, with_variables(fuzzing.ids))
 
 
 def test_nothing_of_the_other_organization_was_changed(fuzzing: Fuzzing, gateway: GraphQLClient) -> None:
