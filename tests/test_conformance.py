@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from devstack.launcher import Deployment
+from services.gateway.media_types import response_media_type
 from tests.client import GraphQLClient
 
 AUDIT_DIR = Path(__file__).parent / "conformance"
@@ -59,3 +60,15 @@ def test_an_executed_operation_with_errors_is_200_in_either_media_type(gateway: 
         response = gateway.http.post(gateway.url, json={"query": "{ me { id } }"}, headers={"Accept": accept})
         assert response.status_code == 200 and response.headers["content-type"].startswith(accept)
         assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["UNAUTHENTICATED"]
+
+
+def test_the_response_media_type_follows_the_accept_header() -> None:
+    spec, legacy = "application/graphql-response+json", "application/json"
+    assert response_media_type(None) == legacy
+    assert response_media_type("*/*") == legacy
+    assert response_media_type(spec) == spec
+    assert response_media_type(f"{spec}, {legacy}") == spec
+    assert response_media_type(f"{legacy}, {spec}") == spec  # equal preference: the spec's own
+    assert response_media_type(f"{legacy}, {spec};q=0.9") == legacy
+    assert response_media_type(f"{spec};q=0, */*") == legacy
+    assert response_media_type(f"{spec};charset=utf-8") == spec
