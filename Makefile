@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/gen
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast test-opensearch lint fmt proto bench clean venv schema console browser
+.PHONY: run test test-fast test-opensearch lint fmt proto bench clean venv schema console browser conformance
 
 venv: $(STAMP)
 
@@ -50,6 +50,16 @@ console/dist/.built: console/node_modules/.installed $(CONSOLE_INPUTS)
 	cd console && npm run --silent build
 	touch $@
 
+# The GraphQL-over-HTTP spec's server audit (npm graphql-http, pinned by its lockfile), which
+# tests/test_conformance.py runs against the gateway; installed once, the tests need no network.
+conformance: tests/conformance/node_modules/.installed
+
+tests/conformance/node_modules/.installed: tests/conformance/package-lock.json tests/conformance/package.json
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "The conformance audit needs Node.js 20 or newer with npm (Debian: apt-get install nodejs npm)." >&2; exit 1; }
+	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot work
 # offline); installed here when missing.
 browser:
@@ -61,7 +71,7 @@ browser:
 run: proto console
 	$(BIN)/python -m devstack.launcher run
 
-test: proto console browser
+test: proto console browser conformance
 	$(BIN)/python -m pytest -q
 
 # The OpenSearch keyword backend against the OpenSearch that OPENSEARCH_URL names (the launched search service
@@ -70,7 +80,7 @@ test-opensearch: proto
 	@test -n "$$OPENSEARCH_URL" || { echo "Set OPENSEARCH_URL to a running OpenSearch first." >&2; exit 1; }
 	$(BIN)/python -m pytest -q services/search/tests tests/test_search.py
 
-test-fast: proto console browser
+test-fast: proto console browser conformance
 	$(BIN)/python -m pytest -q -m "not heavy"
 
 lint: proto

@@ -75,6 +75,8 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
             "PMDI_ALERT_SCAN_INTERVAL_S": "1",
             # An erased organization is swept again soon, so a test sees what in-flight work wrote go too.
             "PMDI_ERASURE_SWEEP_DELAYS_S": "[3, 12]",
+            # A WebSocket silent after its handshake is closed with 4408 within seconds, so a test can see it.
+            "PMDI_WS_CONNECTION_INIT_TIMEOUT_S": "2",
         },
     )
     yield launcher

@@ -86,3 +86,15 @@ def test_the_standard_introspection_query_passes_the_limits(gateway: GraphQLClie
     schema = gateway(get_introspection_query(descriptions=True)).ok()["__schema"]
     assert schema["queryType"]["name"] == "Query"
     assert {"Document", "SearchHit", "UsageReport"} <= {t["name"] for t in schema["types"]}
+
+
+def test_an_upload_that_is_not_a_multipart_file_is_bad_user_input(org_factory: Any, gateway: GraphQLClient) -> None:
+    # Found by fuzzing (tests/test_fuzzing.py): the Upload scalar took a string, which failed inside the gateway (500).
+    org = org_factory()
+    inline = gateway('mutation { uploadDocument(file: "") { id } }', token=org.admin.token)
+    assert inline.status == 200 and inline.codes == ["BAD_USER_INPUT"]
+    by_variable = gateway(
+        "mutation($f: Upload!) { uploadDocument(file: $f) { id } }", {"f": {"name": "x.txt"}}, token=org.admin.token
+    )
+    assert by_variable.status == 200 and by_variable.codes == ["BAD_USER_INPUT"]
+    assert gateway("query { documents { totalCount } }", token=org.admin.token).ok()["documents"]["totalCount"] == 0

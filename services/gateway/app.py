@@ -6,18 +6,20 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import strawberry
+from cross_web import HTTPException
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from minio import Minio
 from pmdi.analysis.v1 import analysis_pb2_grpc
 from pmdi.ingest.v1 import ingest_pb2_grpc
 from pmdi.search.v1 import search_pb2_grpc
 from pmdi.tenancy.v1 import tenancy_pb2_grpc
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
@@ -37,13 +39,17 @@ from services.gateway.context import Backends, GatewayContext, authenticate
 from services.gateway.errors import to_public
 from services.gateway.exports import add_export_routes
 from services.gateway.guard import STATE_KEY, ASGIApp, GraphQLGuard, Receive, RequestAuth, Scope, Send
+from services.gateway.media_types import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, response_media_type
 from services.gateway.organization_archive import add_organization_archive_route
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.readiness import grpc_check, nats_check, postgres_check, run_checks, s3_check
 from services.gateway.schema import build_schema
 from services.gateway.settings import GatewaySettings
+from services.gateway.websocket import TransportWSHandler
 
 GRAPHQL_PATH = "/graphql"
+# Set in a request's ASGI state when its operation was refused before execution (parse, validation, variables).
+NOT_EXECUTED_KEY = "pmdi_not_executed"
 # Uploads arrive as multipart bodies; the ingest service enforces the real file-size cap while streaming.
 MAX_MULTIPART_BYTES = 64 * 1024 * 1024
 
@@ -67,17 +73,28 @@ def _holds_a_lone_surrogate(value: object) -> bool:
 class GatewayGraphQL(GraphQL[GatewayContext, None]):
     """The GraphQL ASGI app, mounted directly (no per-request FastAPI routing or dependency injection)."""
 
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(
-        self, schema: strawberry.Schema, backends: Callable[[], Backends], *, graphiql: bool, console_dir: Path
+        self,
+        schema: strawberry.Schema,
+        backends: Callable[[], Backends],
+        *,
+        graphiql: bool,
+        console_dir: Path,
+        connection_init_timeout_s: float,
+        hide_suggestions: bool,
     ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql else None,
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
             multipart_uploads_enabled=True,
+            connection_init_wait_timeout=timedelta(seconds=connection_init_timeout_s),
         )
         self._backends = backends
         self._console_dir = console_dir
+        self._hide_suggestions = hide_suggestions
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # strawberry's own page loads React and GraphiQL from a CDN, which an intranet (or this machine) cannot reach.
@@ -104,11 +121,34 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             user_agent=request.headers.get("user-agent", "")[:500],
         )
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)  # type: ignore[arg-type]
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        # A GraphQL result (not the explorer page, not a plain-text refusal) in the media type the client chose.
+        spec_media_type = response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON
+        if response.media_type == APPLICATION_JSON and spec_media_type:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+            if scope.get("state", {}).get(NOT_EXECUTED_KEY):
+                response.status_code = 400
+        await response(scope, receive, send)  # type: ignore[arg-type]
+
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Every HTTP error leaves with a public code, whichever stage (parse, validate, execute) raised it."""
+        not_executed = result.data is None and bool(result.errors) and all(e.path is None for e in result.errors or ())
         if result.errors:
-            result.errors = [to_public(e) for e in result.errors]
-        return process_result(result)
+            result.errors = [to_public(e, hide_suggestions=self._hide_suggestions) for e in result.errors]
+        public = process_result(result)
+        if not_executed and response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON:
+            # The spec's media type: an operation that never ran has no `data` entry, and answers 400 (__call__).
+            public.pop("data", None)
+            request.scope.setdefault("state", {})[NOT_EXECUTED_KEY] = True
+        return public
 
     # Authenticates WebSockets from the connection_init payload, as CONTRACT.md specifies.
     async def on_ws_connect(self, context: GatewayContext) -> UnsetType | dict[str, object] | None:
@@ -190,6 +230,11 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
                 "nats": nats_check(settings.nats_url),
                 "s3": s3_check(s3, settings.s3_bucket),
             }
+            if settings.metrics_port is not None:
+                # Its own listener, on a port the public ingress does not route (prometheus_client's thread).
+                metrics_server, _thread = start_http_server(settings.metrics_port, addr=settings.metrics_host)
+                stack.callback(metrics_server.server_close)
+                stack.callback(metrics_server.shutdown)
             pruner = asyncio.create_task(limiter.prune_forever())
             stack.callback(pruner.cancel)
             stack.push_async_callback(limiter.close)
@@ -203,7 +248,12 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
 
     app = FastAPI(title="PM Document Intelligence", lifespan=lifespan, docs_url=None, redoc_url=None)
     graphql = GatewayGraphQL(
-        build_schema(settings), backends, graphiql=settings.graphiql, console_dir=settings.console_dir
+        build_schema(settings),
+        backends,
+        graphiql=settings.serves_graphiql,
+        console_dir=settings.console_dir,
+        connection_init_timeout_s=settings.ws_connection_init_timeout_s,
+        hide_suggestions=settings.production,
     )
 
     @app.get("/healthz")
@@ -221,12 +271,20 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
     add_export_routes(app, backends)
     add_organization_archive_route(app, backends)
 
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if settings.serves_public_metrics:
+
+        @app.get("/metrics")
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    else:
+        # Before the console's mount, which would otherwise answer /metrics with its page.
+        @app.get("/metrics")
+        async def no_public_metrics() -> Response:
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
 
     # Last: every path no route above claims belongs to the console (its pages, its assets).
-    app.mount("/", console_app(settings.console_dir))
+    app.mount("/", console_app(settings.console_dir, explorer=settings.serves_graphiql))
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         # /graphql goes straight to strawberry; FastAPI keeps health, metrics and the lifespan.

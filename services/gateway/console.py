@@ -58,12 +58,15 @@ def _is_page_route(path: str) -> bool:
 class ConsoleFiles(StaticFiles):
     """dist/ as a single-page application: files as they are, any other page path answered with index.html."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, hidden: frozenset[str] = frozenset()) -> None:
         super().__init__(directory=directory, check_dir=False)
         self._root = directory
+        self._hidden = hidden
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         relative = "" if path == "." else PurePosixPath(*Path(path).parts).as_posix()
+        if relative in self._hidden:
+            raise HTTPException(status_code=404)
         _, console_page = await anyio.to_thread.run_sync(self.lookup_path, CONSOLE_PAGE)
         if console_page is None:
             return _not_built(self._root, CONSOLE_PAGE, "The web console")
@@ -86,9 +89,11 @@ class ConsoleFiles(StaticFiles):
         return self.file_response(full_path, stat_result, scope)
 
 
-def console_app(directory: Path) -> ASGIApp:
-    """The console's files, compressed for clients that accept gzip (JavaScript shrinks about fourfold)."""
-    return GZipMiddleware(ConsoleFiles(directory), minimum_size=1024)
+def console_app(directory: Path, *, explorer: bool = True) -> ASGIApp:
+    """The console's files, compressed for clients that accept gzip (JavaScript shrinks about fourfold); without
+    the explorer's page when GraphiQL is off (production), as /graphql no longer serves it either."""
+    hidden = frozenset() if explorer else frozenset({EXPLORER_PAGE})
+    return GZipMiddleware(ConsoleFiles(directory, hidden=hidden), minimum_size=1024)
 
 
 def explorer_page(directory: Path, headers: Headers) -> Response:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import cast
 
 import strawberry
 from pmdi.events.v1 import documents_pb2
@@ -79,9 +78,8 @@ class DocumentQuery:
         return Document(proto=found) if found is not None else None
 
 
-async def _upload_parts(upload: Upload) -> AsyncIterator[ingest_pb2.UploadDocumentRequest]:
+async def _upload_parts(file: UploadFile) -> AsyncIterator[ingest_pb2.UploadDocumentRequest]:
     # Starlette has already spooled the upload to disk (beyond 1 MB), so reading it is bounded in memory.
-    file = cast(UploadFile, upload)
     while True:
         data = await file.read(UPLOAD_PART_BYTES)
         if not data:
@@ -100,6 +98,12 @@ class DocumentMutation:
         self, info: GatewayInfo, file: Upload, title: str | None = None, replaces: strawberry.ID | None = None
     ) -> Document:
         info.context.require_identity(AuthRole.MEMBER)
+        if not isinstance(file, UploadFile):
+            # The Upload scalar takes any value written inline or in JSON variables; only a multipart part is a file.
+            # (Found by fuzzing: a string here failed inside the gRPC request stream, a 500 without a GraphQL body.)
+            raise PublicError(
+                "BAD_USER_INPUT", "file must be a part of a multipart request (GraphQL multipart request spec)"
+            )
         metadata = ingest_pb2.UploadMetadata(
             file_name=getattr(file, "filename", None) or "upload",
             declared_content_type=getattr(file, "content_type", None) or "",

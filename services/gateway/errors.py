@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Iterator
 from typing import TypeVar
 
@@ -31,6 +32,8 @@ PUBLIC_CODES = frozenset(
     }
 )
 INTERNAL_MESSAGE = "internal error"
+# graphql-core ends a message about an unknown field, argument, type or enum value with the names it resembles.
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 class PublicError(GraphQLError):
@@ -57,8 +60,15 @@ async def rpc(call: Awaitable[T]) -> T:
         raise PublicError(code, exc.details() or code.lower()) from None
 
 
-def to_public(error: GraphQLError) -> GraphQLError:
+def to_public(error: GraphQLError, *, hide_suggestions: bool = False) -> GraphQLError:
     """Classify one error: keep deliberate ones, call request errors BAD_USER_INPUT, mask the rest."""
+    public = _classified(error)
+    if hide_suggestions and "Did you mean" in public.message:
+        public.message = SUGGESTION.sub("", public.message)
+    return public
+
+
+def _classified(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, PublicError):
         return GraphQLError(
@@ -81,9 +91,19 @@ def to_public(error: GraphQLError) -> GraphQLError:
 class PublicErrors(SchemaExtension):
     """Rewrites every error of a result through `to_public` before it is sent."""
 
+    hide_suggestions = False
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [to_public(e) for e in errors]
+            result.errors = [to_public(e, hide_suggestions=self.hide_suggestions) for e in errors]
+
+
+class PublicErrorsWithoutSuggestions(PublicErrors):
+    hide_suggestions = True
+
+
+def public_errors(*, hide_suggestions: bool) -> type[PublicErrors]:
+    return PublicErrorsWithoutSuggestions if hide_suggestions else PublicErrors

@@ -13,6 +13,7 @@ from services.common.auth import Identity
 from services.common.errors import DomainError, RateLimited
 from services.common.logging import CORRELATION_HEADER, correlation_id_var, get_logger, new_correlation_id
 from services.gateway.context import Backends, authenticate, client_address
+from services.gateway.media_types import APPLICATION_JSON, response_media_type
 
 log = get_logger(__name__)
 
@@ -35,18 +36,25 @@ class RequestAuth:
     correlation_id: str
 
 
-def error_body(code: str, message: str) -> bytes:
-    return json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+def error_body(code: str, message: str, media_type: str = APPLICATION_JSON) -> bytes:
+    body: dict[str, object] = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    if media_type == APPLICATION_JSON:
+        body = {"data": None, **body}  # what clients of application/json have always read
+    return json.dumps(body).encode()
 
 
-async def send_error(send: Send, status: int, code: str, message: str, correlation_id: str) -> None:
-    body = error_body(code, message)
+async def send_error(
+    send: Send, status: int, code: str, message: str, correlation_id: str, media_type: str = APPLICATION_JSON
+) -> None:
+    """A refusal before the operation ran: in the spec's media type it has no `data` entry."""
+    body = error_body(code, message, media_type)
+    content_type = media_type if media_type == APPLICATION_JSON else f"{media_type}; charset=utf-8"
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (CORRELATION_HEADER.encode(), correlation_id.encode()),
             ],
@@ -97,17 +105,20 @@ class GraphQLGuard:
             await self._app(scope, receive, send)  # GraphiQL page
             return
 
+        media_type = response_media_type(headers.get("accept"))
         limit = self._max_multipart_bytes if "multipart/" in headers.get("content-type", "") else self._max_json_bytes
         declared = headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
-            await send_error(send, 413, "PAYLOAD_TOO_LARGE", f"request body over {limit} bytes", correlation_id)
+            await send_error(
+                send, 413, "PAYLOAD_TOO_LARGE", f"request body over {limit} bytes", correlation_id, media_type
+            )
             return
 
         identity, auth_error = await authenticate(backends, headers.get("authorization"))
         try:
             await backends.rate_limiter.hit(user_id=identity.user_id if identity else None, address=address)
         except RateLimited as exc:
-            await send_error(send, 429, exc.code, exc.message, correlation_id)
+            await send_error(send, 429, exc.code, exc.message, correlation_id, media_type)
             return
         except (OSError, asyncpg.PostgresError) as exc:
             # Limits protect the service; losing their store must not take the API down with it.
@@ -137,11 +148,13 @@ class GraphQLGuard:
                 message.setdefault("headers", []).append((CORRELATION_HEADER.encode(), correlation_id.encode()))
             elif message["type"] == "http.response.body" and rewrite:
                 text = message.get("body", b"").decode("utf-8", "replace") or "malformed request"
-                await send_error(send, rewrite["status"], "BAD_USER_INPUT", text, correlation_id)
+                await send_error(send, rewrite["status"], "BAD_USER_INPUT", text, correlation_id, media_type)
                 return
             await send(message)
 
         try:
             await self._app(scope, limited_receive, shaped_send)
         except BodyTooLarge:
-            await send_error(send, 413, "PAYLOAD_TOO_LARGE", f"request body over {limit} bytes", correlation_id)
+            await send_error(
+                send, 413, "PAYLOAD_TOO_LARGE", f"request body over {limit} bytes", correlation_id, media_type
+            )

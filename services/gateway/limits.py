@@ -9,12 +9,18 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
+    get_named_type,
 )
 
 # Arguments that multiply the cost of a field's children: they say how many items come back.
@@ -27,39 +33,62 @@ ASSUMED_PAGE_SIZE = 50
 UNWRAPPING_FIELDS = frozenset({"ofType"})
 
 
-def _page_size(field: FieldNode) -> int:
+def _page_size(field: FieldNode, definition: GraphQLField | None) -> int:
     for argument in field.arguments or ():
         if argument.name.value in PAGE_ARGUMENTS:
             if isinstance(argument.value, IntValueNode):
                 return max(1, int(argument.value.value))
             return ASSUMED_PAGE_SIZE
+    # Left out, the page argument still has its default (`documents` gives 20): it costs that many.
+    for name in PAGE_ARGUMENTS:
+        default = definition.args[name].default_value if definition and name in definition.args else None
+        if isinstance(default, int) and not isinstance(default, bool):
+            return max(1, default)
     return 1
+
+
+def _field(parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:
+    if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
+        field: GraphQLField | None = parent.fields.get(name)
+        return field
+    return None
 
 
 def measure(
     selection_set: SelectionSetNode | None,
     fragments: dict[str, FragmentDefinitionNode],
     seen: frozenset[str] = frozenset(),
+    *,
+    schema: GraphQLSchema | None = None,
+    parent: GraphQLNamedType | None = None,
 ) -> tuple[int, int, int]:
-    """Return (depth, cost, aliases) of a selection set, expanding fragments once per path."""
+    """Return (depth, cost, aliases) of a selection set, expanding fragments once per path. With the schema and
+    the selection's parent type, a page argument left out costs its default."""
     if selection_set is None:
         return 0, 0, 0
     depth = cost = aliases = 0
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
-            child_depth, child_cost, child_aliases = measure(selection.selection_set, fragments, seen)
+            definition = _field(parent, selection.name.value)
+            child_type = get_named_type(definition.type) if definition else None
+            child_depth, child_cost, child_aliases = measure(
+                selection.selection_set, fragments, seen, schema=schema, parent=child_type
+            )
             depth = max(depth, child_depth + (0 if selection.name.value in UNWRAPPING_FIELDS else 1))
-            cost += 1 + _page_size(selection) * child_cost
+            cost += 1 + _page_size(selection, definition) * child_cost
             aliases += child_aliases + (1 if selection.alias else 0)
         elif isinstance(selection, InlineFragmentNode):
-            d, c, a = measure(selection.selection_set, fragments, seen)
+            condition = selection.type_condition
+            inner = schema.get_type(condition.name.value) if schema and condition else parent
+            d, c, a = measure(selection.selection_set, fragments, seen, schema=schema, parent=inner)
             depth, cost, aliases = max(depth, d), cost + c, aliases + a
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             fragment = fragments.get(name)
             if fragment is None or name in seen:
                 continue  # unknown or cyclic spreads are reported by the standard rules
-            d, c, a = measure(fragment.selection_set, fragments, seen | {name})
+            inner = schema.get_type(fragment.type_condition.name.value) if schema else None
+            d, c, a = measure(fragment.selection_set, fragments, seen | {name}, schema=schema, parent=inner)
             depth, cost, aliases = max(depth, d), cost + c, aliases + a
     return depth, cost, aliases
 
@@ -75,7 +104,9 @@ def complexity_rule(*, max_depth: int, max_cost: int, max_aliases: int) -> type[
             }
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            depth, cost, aliases = measure(node.selection_set, self._fragments)
+            schema = self.context.schema
+            root = schema.get_root_type(node.operation)
+            depth, cost, aliases = measure(node.selection_set, self._fragments, schema=schema, parent=root)
             problem = None
             if depth > max_depth:
                 problem = f"query depth {depth} exceeds the limit of {max_depth}"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from services.gateway.accounts import AccountMutation, AccountQuery, AuditQuery
 from services.gateway.documents import DocumentMutation, DocumentQuery, DocumentSubscription
-from services.gateway.errors import PublicErrors
+from services.gateway.errors import public_errors
 from services.gateway.insights import InsightMutation, InsightQuery
 from services.gateway.limits import complexity_rule
 from services.gateway.organization_data import OrganizationDataMutation
@@ -38,6 +38,9 @@ def build_schema(settings: GatewaySettings) -> strawberry.Schema:
     complexity = complexity_rule(
         max_depth=settings.max_query_depth, max_cost=settings.max_query_cost, max_aliases=settings.max_aliases
     )
+    rules: list[type[ASTValidationRule]] = [complexity]
+    if not settings.allows_introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
@@ -46,8 +49,8 @@ def build_schema(settings: GatewaySettings) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             # Clients send the same few operations over and over: parse and validate each text once.
             lambda: ParserCache(maxsize=1024),
-            lambda: AddValidationRules([complexity]),
+            lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=1024),
-            PublicErrors,
+            public_errors(hide_suggestions=settings.production),
         ],
     )
