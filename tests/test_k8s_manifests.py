@@ -344,6 +344,46 @@ def _assert_peers_resolve(settings: common_settings.ServiceSettings, resources: 
         assert host == peer and service_ports == [int(port)] == [GRPC_PORTS[peer]], address
 
 
+# Room for the operator's and a person's connections besides the services' (CloudNativePG reserves some too).
+RESERVED_CONNECTIONS = 20
+
+
+def _max_replicas(resources: tuple[Resource, ...], deployment: str) -> int:
+    for hpa in of_kind(resources, "HorizontalPodAutoscaler").values():
+        if hpa["spec"]["scaleTargetRef"]["name"] == deployment:
+            return int(hpa["spec"]["maxReplicas"])
+    for scaled in of_kind(resources, "ScaledObject").values():
+        if scaled["spec"]["scaleTargetRef"]["name"] == deployment:
+            return int(scaled["spec"]["maxReplicaCount"])
+    raise AssertionError(f"{deployment} has no autoscaler")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_replica_at_the_autoscalers_maxima_gets_its_database_connections(
+    overlay: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resources = rendered(overlay)
+    config_maps = of_kind(resources, "ConfigMap")
+    # The gateway's readiness and rate limits use an asyncpg pool of its own size (services/gateway/app.py).
+    (gateway_pool,) = re.findall(
+        r"create_pool\(settings\.database_url, min_size=\d+, max_size=(\d+)\)",
+        (REPO_ROOT / "services/gateway/app.py").read_text(),
+    )
+    needed = RESERVED_CONNECTIONS
+    for name, deployment in of_kind(resources, "Deployment").items():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        with monkeypatch.context() as patch:
+            for variable in [n for n in os.environ if n.startswith("PMDI_")]:
+                patch.delenv(variable)
+            for variable, value in container_env(container, config_maps).items():
+                patch.setenv(variable, value)
+            settings = settings_class(name)()
+        per_replica = int(gateway_pool) if name == "gateway" else settings.db_pool_size + settings.db_max_overflow
+        needed += per_replica * _max_replicas(resources, name)
+    allowed = int(_cluster(overlay)["spec"]["postgresql"]["parameters"]["max_connections"])
+    assert needed <= allowed, f"{needed} connections at most, Postgres allows {allowed}"
+
+
 # --- network policies ----------------------------------------------------------------------------------------
 
 PEER_MIXINS: dict[str, type] = {
