@@ -188,6 +188,8 @@ def test_every_deployment_has_a_disruption_budget_and_one_autoscaler(overlay: st
     deployments = of_kind(resources, "Deployment")
     budgets = of_kind(resources, "PodDisruptionBudget")
     for name, deployment in deployments.items():
+        # The autoscaler owns the count: a replicas field would reset it on every apply.
+        assert "replicas" not in deployment["spec"], name
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         covering = [b for b in budgets.values() if _selects(b["spec"]["selector"], labels)]
         assert len(covering) == 1, name
