@@ -98,7 +98,7 @@ class ServiceHost:
             nc = await events.connect(self._settings.nats_url, name=self._name)
             self._stack.push_async_callback(nc.drain)
             self._js = nc.jetstream()
-            await events.ensure_streams(self._js)
+            await events.ensure_streams(self._js, replicas=self._settings.nats_stream_replicas)
         return self._js
 
     async def run(

@@ -37,7 +37,10 @@ class ServiceSettings(_Settings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
 
+    # One server, or a cluster's servers separated by commas (the client moves to another when one goes).
     nats_url: str = "nats://127.0.0.1:42229"
+    # Copies JetStream keeps of every stream: 3 on a 3-node cluster, so one node lost loses no event.
+    nats_stream_replicas: int = 1
     # The outbox relay wakes when an event commits (Postgres LISTEN/NOTIFY); off, it only polls every 0.5 s.
     outbox_listen: bool = True
 
