@@ -41,6 +41,9 @@ class ServiceSettings(_Settings):
     nats_url: str = "nats://127.0.0.1:42229"
     # Copies JetStream keeps of every stream: 3 on a 3-node cluster, so one node lost loses no event.
     nats_stream_replicas: int = 1
+    # How long JetStream waits for a consumer's ack before handing the message to another replica: a replica
+    # that died holds its messages this long (a live one reports progress every third of it).
+    consumer_ack_wait_s: float = 120.0
     # The outbox relay wakes when an event commits (Postgres LISTEN/NOTIFY); off, it only polls every 0.5 s.
     outbox_listen: bool = True
 
