@@ -300,15 +300,16 @@ class Launcher:
             with self._lock:
                 process = self.processes[name]
                 restarting = name in self._due
-            if not restarting:
+            if process.poll() is not None:
+                if not self._supervised:
+                    raise RuntimeError(f"{name} exited with {process.returncode} during start-up; see its log")
+            elif not restarting:
                 if replica.service == "gateway":
                     serving = _http_ok(f"http://127.0.0.1:{replica.port}/healthz")
                 else:
                     serving = _grpc_serving(f"127.0.0.1:{replica.port}")
                 if serving:
                     return
-                if process.poll() is not None and not self._supervised:
-                    raise RuntimeError(f"{name} exited with {process.returncode} during start-up; see its log")
             time.sleep(0.1)
         raise RuntimeError(f"{name} did not become healthy within {timeout_s} s; see its log")
 
@@ -402,33 +403,13 @@ def _http_ok(url: str) -> bool:
         return False
 
 
-def _wait_for_grpc(name: str, address: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode} during start-up; see its log")
-            try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
-    raise RuntimeError(f"{name} did not become healthy at {address} within {timeout_s} s")
-
-
 def _wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gateway exited with {process.returncode} during start-up; see its log")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if _http_ok(url):
+            return
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout_s} s")
 
