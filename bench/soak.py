@@ -59,6 +59,8 @@ COMPONENTS = ["payment gateway", "identity provider", "message broker", "data wa
 ORDER = ["QUEUED", "EXTRACTING", "INDEXING", "ANALYZING", "COMPLETED"]
 RESTART_NATS_AFTER_S = 15.0
 MEMORY_EVERY_S = 10.0
+# A process's memory grows while it starts (imports, the model, first requests): growth counts from this age.
+WARM_UP_S = 60.0
 
 
 def note(i: int) -> bytes:
@@ -131,7 +133,8 @@ class Soak:
         self.events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.subscription_reconnects = 0
         self.kills: list[dict[str, Any]] = []
-        self.memory: dict[str, list[tuple[float, int, int]]] = defaultdict(list)  # name -> (t, pid, rss)
+        # replica name -> (seconds into the run, pid, seconds the process has run, rss)
+        self.memory: dict[str, list[tuple[float, int, float, int]]] = defaultdict(list)
         self.started = time.monotonic()
         self.lock = threading.Lock()
 
@@ -267,27 +270,29 @@ class Soak:
         now = time.monotonic() - self.started
         for name, process in list(self.launcher.processes.items()):
             try:
-                rss = psutil.Process(process.pid).memory_info().rss
+                running = psutil.Process(process.pid)
+                rss, age = running.memory_info().rss, time.time() - running.create_time()
             except psutil.NoSuchProcess:
                 continue
-            self.memory[name].append((now, process.pid, rss))
+            self.memory[name].append((now, process.pid, age, rss))
 
     def memory_report(self) -> dict[str, Any]:
-        """Per replica: RSS at its first and last sample, and the growth of its longest-lived process (a
-        restarted replica starts again from nothing, so growth is per process lifetime)."""
+        """Per replica: RSS at its first and last sample, and the growth of its longest-lived process after
+        its warm-up (a restarted replica starts again from nothing, so growth is per process lifetime)."""
         report: dict[str, Any] = {}
         for name, samples in sorted(self.memory.items()):
             lifetimes: dict[int, list[tuple[float, int]]] = defaultdict(list)
-            for t, pid, rss in samples:
-                lifetimes[pid].append((t, rss))
-            longest = max(lifetimes.values(), key=lambda s: s[-1][0] - s[0][0])
+            for t, pid, age, rss in samples:
+                if age >= WARM_UP_S:
+                    lifetimes[pid].append((t, rss))
+            longest = max(lifetimes.values(), key=lambda s: s[-1][0] - s[0][0], default=[(0.0, 0)])
             minutes = (longest[-1][0] - longest[0][0]) / 60
             growth = (longest[-1][1] - longest[0][1]) / 2**20
             report[name] = {
-                "first_mb": round(samples[0][2] / 2**20, 1),
-                "last_mb": round(samples[-1][2] / 2**20, 1),
-                "peak_mb": round(max(s[2] for s in samples) / 2**20, 1),
-                "processes": len(lifetimes),
+                "first_mb": round(samples[0][3] / 2**20, 1),
+                "last_mb": round(samples[-1][3] / 2**20, 1),
+                "peak_mb": round(max(s[3] for s in samples) / 2**20, 1),
+                "processes": len({s[1] for s in samples}),
                 "longest_process_minutes": round(minutes, 1),
                 "longest_process_growth_mb": round(growth, 1),
                 "growth_mb_per_hour": round(growth / minutes * 60, 1) if minutes >= 1 else None,
@@ -376,13 +381,14 @@ class Soak:
         }
 
     async def analysed_twice(self) -> int:
-        """(document, generation, task) with more than one paid model call in the ledger."""
+        """(document, generation, task) with more than one paid model call in the ledger (answers to `ask`
+        have no document, and each is a call of its own)."""
         conn = await asyncpg.connect(self.admin_url)
         try:
             return int(
                 await conn.fetchval(
                     "SELECT count(*) FROM (SELECT 1 FROM analysis.ledger WHERE organization_id = $1 AND NOT cached "
-                    "GROUP BY document_id, generation, task HAVING count(*) > 1) AS twice",
+                    "AND document_id IS NOT NULL GROUP BY document_id, generation, task HAVING count(*) > 1) AS t",
                     self.organization_id,
                 )
             )
@@ -444,6 +450,15 @@ def main() -> None:
             "seed": args.seed,
         },
         **outcome,
+        # The fastest-growing replica of each service, after warm-up (None: no process lived a minute past it).
+        "memory_growth_mb_per_hour": {
+            service: max(
+                (m["growth_mb_per_hour"] for name, m in outcome["memory"].items() if name.split("-")[0] == service),
+                key=lambda growth: -1.0 if growth is None else growth,
+                default=None,
+            )
+            for service in SERVICES
+        },
         "targets_met": outcome["documents_lost"] == 0
         and outcome["documents_stuck"] == 0
         and outcome["analysed_twice"] == 0

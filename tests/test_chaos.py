@@ -138,7 +138,8 @@ async def _ledger(admin_url: str, organization_id: str) -> list[asyncpg.Record]:
         return list(
             await conn.fetch(
                 "SELECT document_id::text AS document_id, generation, task, count(*) FILTER (WHERE NOT cached) AS paid "
-                "FROM analysis.ledger WHERE organization_id = $1 GROUP BY document_id, generation, task",
+                "FROM analysis.ledger WHERE organization_id = $1 AND document_id IS NOT NULL "
+                "GROUP BY document_id, generation, task",
                 organization_id,
             )
         )
