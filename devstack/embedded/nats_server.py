@@ -70,6 +70,18 @@ def pid(data: Path) -> int | None:
     return found if alive(found, name_part="nats-server") else None
 
 
+def start(data: Path, *, port: int, log: Path) -> None:
+    """One standalone server in `data` on `port`, logging to `log` (tests that stop and start their own)."""
+    node = Node(data, port)
+    data.mkdir(parents=True, exist_ok=True)
+    if running(data, port):
+        return
+    started = start_detached(
+        [str(venv_binary("nats-server")), "-c", str(_config(node, [node]))], log_file=log, pid_file=data / PID_FILE
+    )
+    wait_for_port(port, timeout_s=30, pid=started, what="nats-server")
+
+
 def start_nodes(nodes: list[Node], *, log_dir: Path) -> None:
     """Start every node of `nodes` that is not running (all of a new cluster, or the one that died) and wait
     until each accepts clients; each logs to `<its directory's name>.log` in `log_dir`. A node's routes name
