@@ -30,7 +30,9 @@ from tests.support.uploads import Watch, upload
 from tests.test_documents import DOCUMENT
 from tests.test_register import AlertListener
 
-pytestmark = pytest.mark.heavy
+# The platform's start (ten service processes, three NATS nodes) is in the first test's time; on a loaded
+# 2-core machine a run can take several minutes beyond the suite's default limit.
+pytestmark = [pytest.mark.heavy, pytest.mark.timeout(1200)]
 
 DOCUMENT_TASKS = 6  # three summaries, action items, risks, decisions
 ORDER = ["QUEUED", "EXTRACTING", "INDEXING", "ANALYZING", "COMPLETED"]
@@ -199,7 +201,7 @@ def test_a_hundred_documents_survive_a_killed_nats_node_and_a_killed_replica_of_
             elif i == 60:
                 assert killed_node is not None
                 start_stack(deployment.data_dir)  # starts the killed node again; it rejoins the cluster
-        finals = _final(gateway, token, ids, timeout_s=300)
+        finals = _final(gateway, token, ids, timeout_s=600)
         time.sleep(3)  # the last events and a few alert scans more
     for name, pid in killed_replicas.items():
         launcher.wait_healthy(name)
@@ -230,12 +232,12 @@ def test_documents_in_flight_survive_a_postgres_restart(chaos: Chaos) -> None:
     with Watch(deployment.gateway_url, token) as subscriber, AlertListener(deployment.gateway_url, token) as alerts:
         ids = [
             upload(deployment.gateway_url, token, f"pg-{i}.md", _plan(2000 + i)).ok()["uploadDocument"]["id"]
-            for i in range(30)
+            for i in range(20)
         ]
         postgres.stop(deployment.data_dir / "postgres")
         time.sleep(3)  # everyone notices: pools fail, relays and consumers retry
         start_stack(deployment.data_dir)
-        finals = _final(gateway, token, ids, timeout_s=240)
+        finals = _final(gateway, token, ids, timeout_s=420)
         time.sleep(3)
     failed = {i: f["error"] for i, f in finals.items() if f["status"] == "FAILED"}
     assert all(reason for reason in failed.values()), failed
@@ -245,4 +247,4 @@ def test_documents_in_flight_survive_a_postgres_restart(chaos: Chaos) -> None:
     _assert_progress_never_backwards(subscriber.events, ids)
     _assert_no_alert_twice(alerts.alerts)
     assert httpx.get(f"{deployment.gateway_url}/healthz", timeout=5).status_code == 200
-    assert len(completed) >= 28, failed
+    assert len(completed) >= 19, failed

@@ -19,6 +19,7 @@ from tests.test_documents import wait_final
 
 
 @pytest.mark.heavy
+@pytest.mark.timeout(900)
 def test_a_killed_search_and_ingest_come_back_and_every_document_in_flight_completes(
     org_factory: Any, gateway: GraphQLClient, launcher: Launcher, deployment: Deployment
 ) -> None:
