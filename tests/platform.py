@@ -48,14 +48,20 @@ def free_port_block(size: int) -> int:
     raise RuntimeError("no free port block")
 
 
-def launcher_on_free_ports(data_dir: Path, extra_env: dict[str, str]) -> Launcher:
-    """A platform (not started) on free ports: the tests' and every benchmark's."""
+def launcher_on_free_ports(
+    data_dir: Path, extra_env: dict[str, str], *, replicas: int = 1, nats_cluster_size: int = 1
+) -> Launcher:
+    """A platform (not started) on free ports: the tests' and every benchmark's; `replicas` of every service
+    and NATS as a cluster of `nats_cluster_size` servers if asked."""
     return Launcher(
         data_dir=data_dir,
         gateway_port=free_port(),
         grpc_ports={name: free_port() for name in BACKEND_SERVICES},
         stack_base_port=free_port_block(40),
         extra_env=extra_env,
+        replicas=replicas,
+        replica_ports={name: [free_port() for _ in range(replicas - 1)] for name in (*BACKEND_SERVICES, "gateway")},
+        nats_cluster_size=nats_cluster_size,
     )
 
 

@@ -461,3 +461,48 @@ def test_deleting_a_document_removes_its_mentions_and_entries_left_without_any(
     assert decisions == 0  # "migrate EMEA first" was only in the deleted week
     plan = _item(gateway, org.admin.token, "integration plan")
     assert [m["document"]["id"] for m in plan["mentions"]] == [second]
+
+
+def test_an_alert_the_relay_published_twice_reaches_a_subscriber_once(
+    org_factory_module: Any, gateway: GraphQLClient, deployment: Deployment
+) -> None:
+    """A relay whose publish ack was lost (a NATS node died mid-publish) publishes again with the same message
+    id: JetStream keeps one copy, but the subject carries both, and the subscriber must hear it once."""
+    from google.protobuf.timestamp_pb2 import Timestamp
+    from pmdi.events.v1 import register_pb2
+
+    from services.common import events
+    from services.common.subjects import alert_subject
+
+    org = org_factory_module()
+    stamp = Timestamp()
+    stamp.FromDatetime(datetime.now(UTC))
+
+    async def publish_twice() -> None:
+        nc = await events.connect(deployment.endpoints.nats_url, name="relay-retry-test")
+        try:
+            for event_id in ("first-event", "first-event", "second-event"):
+                alert = register_pb2.Alert(
+                    event_id=event_id,
+                    organization_id=org.id,
+                    kind=register_pb2.ALERT_KIND_HIGH_RISK,
+                    message=f"alert {event_id}",
+                    at=stamp,
+                )
+                await events.publish(
+                    nc.jetstream(),
+                    alert_subject(org.id),
+                    alert.SerializeToString(),
+                    message_id=f"{org.id}-{event_id}",
+                )
+        finally:
+            await nc.close()
+
+    with AlertListener(gateway.base_url, org.admin.token) as mine:
+        asyncio.run(publish_twice())
+        mine.wait_for({"HIGH_RISK"})
+        deadline = time.monotonic() + 5
+        while len(mine.alerts) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)  # a second copy, were it passed on, arrives meanwhile
+    assert sorted(a["message"] for a in mine.alerts) == ["alert first-event", "alert second-event"]

@@ -11,29 +11,37 @@ from pathlib import Path
 from devstack.embedded import nats_server, postgres, s3_server
 
 DEFAULT_BASE_PORT = 54320
-# Port layout above the base: Postgres +0, NATS +1, S3 +2 and SeaweedFS's internal ports +3..+12.
+# Port layout above the base: Postgres +0, NATS +1, S3 +2 and SeaweedFS's internal ports +3..+12; a NATS
+# cluster's further nodes take client ports from +13 and every node a route port from +13 + the node count.
 POSTGRES_OFFSET, NATS_OFFSET, S3_OFFSET = 0, 1, 2
-PORTS_USED = 13
+NATS_CLUSTER_OFFSET = 13
+MAX_NATS_NODES = 5
+PORTS_USED = NATS_CLUSTER_OFFSET + 2 * MAX_NATS_NODES
 
 
 @dataclass(frozen=True)
 class StackEndpoints:
     database_admin_url: str
-    nats_url: str
+    nats_url: str  # comma-separated when NATS is a cluster (services/common/events.nats_servers)
     s3_endpoint: str
     s3_access_key: str
     s3_secret_key: str
     s3_secure: bool
 
 
-def _state(data_dir: Path, base_port: int | None) -> dict[str, object]:
-    """Ports and generated credentials, kept so a restart finds the same stack."""
+def _state(data_dir: Path, base_port: int | None, nats_nodes: int | None) -> dict[str, object]:
+    """Ports, NATS nodes and generated credentials, kept so a restart finds the same stack."""
     path = data_dir / "stack.json"
     state: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
     changed = not state
     if base_port is not None and state.get("base_port") != base_port:
         state["base_port"], changed = base_port, True
+    if nats_nodes is not None and state.get("nats_nodes", 1) != nats_nodes:
+        if not 1 <= nats_nodes <= MAX_NATS_NODES:
+            raise ValueError(f"NATS runs 1 to {MAX_NATS_NODES} nodes here, not {nats_nodes}")
+        state["nats_nodes"], changed = nats_nodes, True
     state.setdefault("base_port", DEFAULT_BASE_PORT)
+    state.setdefault("nats_nodes", 1)
     for key in ("postgres_password", "s3_access_key", "s3_secret_key"):
         if key not in state:
             state[key], changed = secrets.token_hex(16), True
@@ -46,10 +54,36 @@ def _state(data_dir: Path, base_port: int | None) -> dict[str, object]:
     return state
 
 
-def start_stack(data_dir: Path, *, base_port: int | None = None) -> StackEndpoints:
-    """Start whatever is not configured externally; idempotent; returns once everything answers."""
+def nats_nodes(data_dir: Path, base: int, count: int) -> list[nats_server.Node]:
+    """The embedded NATS servers: the first in `nats/` on base + 1 (alone, or the first of a cluster), the
+    others in `nats-2/`, `nats-3/`... A single server has no route port."""
+    if count == 1:
+        return [nats_server.Node(data_dir / "nats", base + NATS_OFFSET)]
+    client_ports = [base + NATS_OFFSET, *(base + NATS_CLUSTER_OFFSET + i for i in range(count - 1))]
+    return [
+        nats_server.Node(
+            data_dir / ("nats" if i == 0 else f"nats-{i + 1}"),
+            client_ports[i],
+            route_port=base + NATS_CLUSTER_OFFSET + MAX_NATS_NODES + i,
+        )
+        for i in range(count)
+    ]
+
+
+def embedded_nats_nodes(data_dir: Path) -> list[nats_server.Node]:
+    """The NATS nodes of the stack started under `data_dir` (to kill one and start it again, say)."""
     data_dir = data_dir.resolve()
-    state = _state(data_dir, base_port)
+    state = _state(data_dir, None, None)
+    return nats_nodes(data_dir, int(str(state["base_port"])), int(str(state["nats_nodes"])))
+
+
+def start_stack(
+    data_dir: Path, *, base_port: int | None = None, nats_cluster_size: int | None = None
+) -> StackEndpoints:
+    """Start whatever is not configured externally (or has died); idempotent; returns once everything answers.
+    `nats_cluster_size` above 1 makes NATS a JetStream cluster of that many servers."""
+    data_dir = data_dir.resolve()
+    state = _state(data_dir, base_port, nats_cluster_size)
     base = int(str(state["base_port"]))
     logs = data_dir / "logs"
 
@@ -62,9 +96,9 @@ def start_stack(data_dir: Path, *, base_port: int | None = None) -> StackEndpoin
 
     nats_url = os.environ.get("NATS_URL")
     if not nats_url:
-        port = base + NATS_OFFSET
-        nats_server.start(data_dir / "nats", port=port, log=logs / "nats.log")
-        nats_url = f"nats://127.0.0.1:{port}"
+        nodes = nats_nodes(data_dir, base, int(str(state["nats_nodes"])))
+        nats_server.start_nodes(nodes, log_dir=logs)
+        nats_url = ",".join(f"nats://127.0.0.1:{node.port}" for node in nodes)
 
     if os.environ.get("S3_ENDPOINT"):
         s3 = (
@@ -93,7 +127,8 @@ def stop_stack(data_dir: Path) -> None:
     """Stop every embedded server started under `data_dir` (external ones are left alone)."""
     data_dir = data_dir.resolve()
     s3_server.stop(data_dir / "s3")
-    nats_server.stop(data_dir / "nats")
+    for node in nats_nodes(data_dir, 0, MAX_NATS_NODES):
+        nats_server.stop(node.data)
     postgres.stop(data_dir / "postgres")
 
 

@@ -37,13 +37,19 @@ DUPLICATE_WINDOW_S = 2 * 3600
 PUBLISH_TIMEOUT_S = 5.0  # JetStream's ack of a published event
 
 
+def nats_servers(url: str) -> list[str]:
+    """The servers of a NATS url: one, or a cluster's separated by commas (nats-py wants them as a list)."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
 async def connect(url: str, *, name: str) -> NATS:
-    """Connect with unlimited reconnects, so a NATS restart is a pause, not an outage."""
+    """Connect with unlimited reconnects, so a NATS restart is a pause, not an outage; with a cluster's
+    servers, a lost server is a move to another."""
     last_error: Exception | None = None
     for _ in range(60):
         try:
             return await nats.connect(
-                url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2
+                nats_servers(url), name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2
             )
         except Exception as exc:  # noqa: BLE001 - nats raises several unrelated types while the server starts
             last_error = exc
@@ -51,8 +57,26 @@ async def connect(url: str, *, name: str) -> NATS:
     raise RuntimeError(f"could not connect to NATS at {url}") from last_error
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
-    """Create (or update) the streams every service relies on."""
+# A cluster that has just started (or lost a node) elects its JetStream leaders first: stream requests meanwhile
+# answer "unavailable" or time out, for a few seconds.
+STREAMS_READY_TIMEOUT_S = 60.0
+
+
+async def ensure_streams(js: JetStreamContext, *, replicas: int = 1) -> None:
+    """Create (or update) the streams every service relies on, kept in `replicas` copies."""
+    deadline = asyncio.get_running_loop().time() + STREAMS_READY_TIMEOUT_S
+    while True:
+        try:
+            await _ensure_streams(js, replicas=replicas)
+            return
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError, nats.errors.NoRespondersError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.info("jetstream_not_ready_yet")
+            await asyncio.sleep(1)
+
+
+async def _ensure_streams(js: JetStreamContext, *, replicas: int) -> None:
     configs = [
         StreamConfig(
             name=DOCUMENTS_STREAM,
@@ -98,6 +122,7 @@ async def ensure_streams(js: JetStreamContext) -> None:
         ),
     ]
     for config in configs:
+        config.num_replicas = replicas
         try:
             await js.add_stream(config)
         except nats.js.errors.BadRequestError:

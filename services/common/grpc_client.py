@@ -16,9 +16,12 @@ Metadata = tuple[tuple[str, str], ...]
 
 
 # A peer that restarts answers UNAVAILABLE for a moment: retry briefly rather than fail the caller, and
-# reconnect fast instead of gRPC's default back-off of up to two minutes.
+# reconnect fast instead of gRPC's default back-off of up to two minutes. Calls go round the peer's replicas
+# (an address may list several, `ipv4:127.0.0.1:5001,127.0.0.1:5002`); a replica that is down is skipped
+# while it is, and a retried call goes to another one.
 _SERVICE_CONFIG = json.dumps(
     {
+        "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [
             {
                 "name": [{}],
@@ -30,13 +33,19 @@ _SERVICE_CONFIG = json.dumps(
                     "retryableStatusCodes": ["UNAVAILABLE"],
                 },
             }
-        ]
+        ],
     }
 )
 
 
+def replicas_target(addresses: list[str]) -> str:
+    """The one gRPC target of a service's replicas: `host:port` for one, `ipv4:` with the list for several."""
+    return addresses[0] if len(addresses) == 1 else "ipv4:" + ",".join(addresses)
+
+
 def open_channel(address: str) -> grpc.aio.Channel:
-    """Open an insecure channel to an internal service (TLS is the mesh's job in Kubernetes)."""
+    """Open an insecure channel to an internal service (TLS is the mesh's job in Kubernetes); `address` is
+    one `host:port`, or a target naming several replicas (`replicas_target`), or a DNS name with several."""
     return grpc.aio.insecure_channel(
         address,
         options=[

@@ -43,7 +43,7 @@ class Consumer:
     handler: Handler
     workers: int = 1
     batch: int = 4
-    ack_wait_s: float = 120
+    ack_wait_s: float | None = None  # None: the service's `consumer_ack_wait_s`
     on_give_up: Callable[[bytes, Exception], Awaitable[None]] | None = None
     stream: str = DOCUMENTS_STREAM
 
@@ -99,7 +99,7 @@ class ServiceHost:
             nc = await events.connect(self._settings.nats_url, name=self._name)
             self._stack.push_async_callback(nc.drain)
             self._js = nc.jetstream()
-            await events.ensure_streams(self._js)
+            await events.ensure_streams(self._js, replicas=self._settings.nats_stream_replicas)
         return self._js
 
     async def run(
@@ -147,7 +147,7 @@ class ServiceHost:
                             handler=consumer.handler,
                             stop=stop,
                             batch=consumer.batch,
-                            ack_wait_s=consumer.ack_wait_s,
+                            ack_wait_s=consumer.ack_wait_s or self._settings.consumer_ack_wait_s,
                             on_give_up=consumer.on_give_up,
                             stream=consumer.stream,
                         )

@@ -37,7 +37,13 @@ class ServiceSettings(_Settings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
 
+    # One server, or a cluster's servers separated by commas (the client moves to another when one goes).
     nats_url: str = "nats://127.0.0.1:42229"
+    # Copies JetStream keeps of every stream: 3 on a 3-node cluster, so one node lost loses no event.
+    nats_stream_replicas: int = 1
+    # How long JetStream waits for a consumer's ack before handing the message to another replica: a replica
+    # that died holds its messages this long (a live one reports progress every third of it).
+    consumer_ack_wait_s: float = 120.0
     # The outbox relay wakes when an event commits (Postgres LISTEN/NOTIFY); off, it only polls every 0.5 s.
     outbox_listen: bool = True
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 
 import strawberry
@@ -25,6 +23,7 @@ from services.gateway.document_types import (
     event_from_progress,
 )
 from services.gateway.errors import PublicError, rpc
+from services.gateway.live_events import live_messages
 from services.gateway.timeouts import RPC_TIMEOUT_S, UPLOAD_TIMEOUT_S
 
 UPLOAD_PART_BYTES = 256 * 1024
@@ -159,14 +158,7 @@ class DocumentSubscription:
         identity = info.context.require_identity()
         # The subject is built from the verified organization: another organization's events never arrive here.
         subject = progress_subject(identity.organization_id, str(document_id) if document_id else "*")
-        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1000)
-
-        async def on_message(msg: object) -> None:
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(msg.data)  # type: ignore[attr-defined]
-
-        subscription = await info.context.backends.nats.subscribe(subject, cb=on_message)
-        try:
+        async with live_messages(info.context.backends.nats, subject) as queue:
             last: dict[str, tuple[int, DocumentStatus, str]] = {}
             if document_id is not None:
                 # Subscribed first, then read the current state: nothing falls between the two.
@@ -193,5 +185,3 @@ class DocumentSubscription:
                 yield event
                 if document_id is not None and event.status in TERMINAL:
                     return
-        finally:
-            await subscription.unsubscribe()

@@ -10,6 +10,7 @@ import grpc
 import nats
 from minio import Minio
 
+from services.common.events import nats_servers
 from services.common.grpc_client import is_serving
 
 Check = Callable[[], Awaitable[bool]]
@@ -33,7 +34,9 @@ def postgres_check(pool: asyncpg.Pool) -> Check:
 
 def nats_check(url: str) -> Check:
     async def check() -> bool:
-        nc = await nats.connect(url, connect_timeout=CHECK_DEADLINE_S, max_reconnect_attempts=0, allow_reconnect=False)
+        nc = await nats.connect(
+            nats_servers(url), connect_timeout=CHECK_DEADLINE_S, max_reconnect_attempts=0, allow_reconnect=False
+        )
         try:
             await nc.jetstream().account_info()
             return True

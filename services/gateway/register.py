@@ -4,8 +4,6 @@ in register_types.py."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncGenerator
 from datetime import UTC, date
 
@@ -22,6 +20,7 @@ from services.gateway.context import GatewayInfo
 from services.gateway.document_types import Document, PageInfo
 from services.gateway.errors import PublicError, rpc
 from services.gateway.insights import CostPriority, document_filter
+from services.gateway.live_events import live_messages
 from services.gateway.register_types import (
     ALERT_KINDS,
     Alert,
@@ -307,19 +306,8 @@ class RegisterSubscription:
     async def alerts(self, info: GatewayInfo) -> AsyncGenerator[Alert, None]:
         identity = info.context.require_identity()
         # The subject is built from the verified organization: another organization's alerts never arrive here.
-        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1000)
-
-        async def on_message(msg: object) -> None:
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(msg.data)  # type: ignore[attr-defined]
-
-        subscription = await info.context.backends.nats.subscribe(
-            alert_subject(identity.organization_id), cb=on_message
-        )
-        try:
+        async with live_messages(info.context.backends.nats, alert_subject(identity.organization_id)) as queue:
             while True:
                 alert = register_pb2.Alert.FromString(await queue.get())
                 if alert.organization_id == identity.organization_id:
                     yield await _alert(info, alert)
-        finally:
-            await subscription.unsubscribe()
