@@ -89,6 +89,8 @@ def test_refresh_rotates_and_reuse_revokes_the_whole_family(org_factory: Any, ga
     # A thief replays the spent token: refused, and the legitimate successor dies with it.
     assert gateway(REFRESH, {"t": first}).codes == ["UNAUTHENTICATED"]
     assert gateway(REFRESH, {"t": rotated["refreshToken"]}).codes == ["UNAUTHENTICATED"]
+    # The session ends at once, not when its access token expires.
+    assert gateway(ME, token=rotated["accessToken"]).codes == ["UNAUTHENTICATED"]
 
 
 def test_logout_ends_the_session(org_factory: Any, gateway: GraphQLClient) -> None:
