@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date
 from typing import Any
 
@@ -17,6 +16,7 @@ from services.analysis.store.ledger import CallRecord
 from services.common.auth import require_identity
 from services.common.erasure import OrganizationEraser
 from services.common.errors import InvalidInput
+from services.common.ids import is_uuid
 
 
 def _call_to_proto(call: CallRecord | dict[str, Any]) -> analysis_pb2.ModelCall:
@@ -184,7 +184,7 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
             owner=request.owner if request.HasField("owner") else None,
             statuses=list(request.statuses),
             due_before=_date(request.due_before) if request.HasField("due_before") else None,
-            document_ids=[i for i in request.document_ids if _is_uuid(i)]
+            document_ids=[i for i in request.document_ids if is_uuid(i)]
             or (["00000000-0000-0000-0000-000000000000"] if request.document_ids else []),
         )
         reply = analysis_pb2.ListActionItemsResponse(
@@ -225,7 +225,7 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
             first=request.first,
             after=request.after if request.HasField("after") else None,
             count_total=request.count_total,
-            document_ids=[i for i in request.document_ids if _is_uuid(i)]
+            document_ids=[i for i in request.document_ids if is_uuid(i)]
             or (["00000000-0000-0000-0000-000000000000"] if request.document_ids else []),
         )
         reply = analysis_pb2.ListDecisionsResponse(
@@ -272,7 +272,7 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
     async def GetDocumentChanges(
         self, request: analysis_pb2.GetDocumentChangesRequest, context: grpc.aio.ServicerContext
     ) -> analysis_pb2.DocumentChanges:
-        if not (_is_uuid(request.document_id) and _is_uuid(request.previous_document_id)):
+        if not (is_uuid(request.document_id) and is_uuid(request.previous_document_id)):
             return analysis_pb2.DocumentChanges()
         found = await self._register.changes(
             caller=require_identity(), document_id=request.document_id, previous_id=request.previous_document_id
@@ -327,11 +327,3 @@ def _date(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput("dates are YYYY-MM-DD") from exc
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

@@ -38,6 +38,7 @@ from services.analysis.store import AnalysisWork
 from services.common.auth import Identity, Role
 from services.common.db import set_transaction_setting
 from services.common.errors import InvalidInput, NotFound
+from services.common.ids import is_uuid
 from services.common.logging import get_logger
 from services.common.subjects import alert_subject, audit_subject
 
@@ -294,7 +295,7 @@ class Register:
         if first < 0:
             raise InvalidInput("first must not be negative")
         if filters.get("document_ids"):
-            filters["document_ids"] = [i for i in filters["document_ids"] if _is_uuid(i)]
+            filters["document_ids"] = [i for i in filters["document_ids"] if is_uuid(i)]
             if not filters["document_ids"]:
                 return [], None, False, 0  # only ids of no document: nothing is in them
         try:
@@ -311,7 +312,7 @@ class Register:
         return rows, end, more, total
 
     async def entries(self, *, caller: Identity, ids: Sequence[str]) -> list[dict[str, Any]]:
-        wanted = [i for i in ids if _is_uuid(i)]
+        wanted = [i for i in ids if is_uuid(i)]
         async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
             rows = await work.register.entries(ids=wanted)
             mentions = await work.register.mentions_of(entry_ids=[str(r["id"]) for r in rows])
@@ -325,7 +326,7 @@ class Register:
         """A person's change: kept against later automatic ones, and recorded in the audit log."""
         caller.require(Role.MEMBER)
         _check(kind, changes)
-        if not _is_uuid(entry_id):
+        if not is_uuid(entry_id):
             raise NotFound("no such entry")
         now = datetime.now(UTC)
         async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
@@ -444,11 +445,3 @@ def _check(kind: Kind, changes: dict[str, Any]) -> None:
 
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
