@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import nats
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -18,6 +17,7 @@ from nats.js.errors import FetchTimeoutError
 from pmdi.events.v1 import documents_pb2
 
 from services.common.logging import correlation_id_var, get_logger
+from services.common.proto_time import timestamp
 from services.common.subjects import (
     ALERTS_STREAM,
     AUDIT_STREAM,
@@ -106,13 +106,11 @@ async def ensure_streams(js: JetStreamContext) -> None:
 
 def new_header(*, organization_id: str, document_id: str, generation: int) -> documents_pb2.EventHeader:
     """A fresh event header; its event id doubles as the JetStream message id."""
-    stamp = Timestamp()
-    stamp.FromDatetime(datetime.now(UTC))
     return documents_pb2.EventHeader(
         event_id=uuid.uuid4().hex,
         organization_id=organization_id,
         document_id=document_id,
-        occurred_at=stamp,
+        occurred_at=timestamp(datetime.now(UTC)),
         correlation_id=correlation_id_var.get(),
         generation=generation,
     )

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.events.v1 import register_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +39,7 @@ from services.common.db import set_transaction_setting
 from services.common.errors import InvalidInput, NotFound
 from services.common.ids import is_uuid
 from services.common.logging import get_logger
+from services.common.proto_time import timestamp
 from services.common.subjects import alert_subject, audit_subject
 
 log = get_logger(__name__)
@@ -105,12 +105,6 @@ def _names(text: str, mentions: list[Mention]) -> set[str]:
     names.update(m.made_by for m in mentions if m.made_by)
     names.update(turn.speaker for turn in parse_turns(text) or ())
     return names
-
-
-def _timestamp(at: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(at)
-    return stamp
 
 
 class Register:
@@ -198,7 +192,7 @@ class Register:
     ) -> None:
         event_id = uuid.uuid4().hex
         alert = register_pb2.Alert(
-            event_id=event_id, organization_id=work.organization_id, kind=kind, message=message, at=_timestamp(now)
+            event_id=event_id, organization_id=work.organization_id, kind=kind, message=message, at=timestamp(now)
         )
         for name, value in (("action_item_id", action_item_id), ("risk_id", risk_id), ("document_id", document_id)):
             if value:
@@ -366,7 +360,7 @@ class Register:
             actor_user_id=caller.user_id,
             subject=entry_id,
             details_json=json.dumps({"before": before, "after": after}),
-            at=_timestamp(now),
+            at=timestamp(now),
         )
         await work.outbox.add(audit_subject(work.organization_id), record.SerializeToString(), event_id)
 
