@@ -51,51 +51,30 @@ async def connect(url: str, *, name: str) -> NATS:
     raise RuntimeError(f"could not connect to NATS at {url}") from last_error
 
 
+def _stream(
+    name: str, subject: str, *, max_age_s: float, duplicate_window_s: float = DUPLICATE_WINDOW_S
+) -> StreamConfig:
+    """A stream on disk that keeps messages for `max_age_s` and drops a publish repeated within the window."""
+    return StreamConfig(
+        name=name,
+        subjects=[subject],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=max_age_s,
+        duplicate_window=duplicate_window_s,
+    )
+
+
 async def ensure_streams(js: JetStreamContext) -> None:
     """Create (or update) the streams every service relies on."""
     configs = [
-        StreamConfig(
-            name=DOCUMENTS_STREAM,
-            subjects=[DOCUMENTS_SUBJECTS],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=14 * 24 * 3600,
-            duplicate_window=DUPLICATE_WINDOW_S,
-        ),
-        StreamConfig(
-            name=PROGRESS_STREAM,
-            subjects=["pmdi.progress.>"],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=3600,
-            duplicate_window=120,
-        ),
+        _stream(DOCUMENTS_STREAM, DOCUMENTS_SUBJECTS, max_age_s=14 * 24 * 3600),
+        _stream(PROGRESS_STREAM, "pmdi.progress.>", max_age_s=3600, duplicate_window_s=120),
         # Alerts are live news (subscribers get them as they happen); the relay's retry is deduplicated.
-        StreamConfig(
-            name=ALERTS_STREAM,
-            subjects=["pmdi.alerts.>"],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=DUPLICATE_WINDOW_S,
-            duplicate_window=DUPLICATE_WINDOW_S,
-        ),
+        _stream(ALERTS_STREAM, "pmdi.alerts.>", max_age_s=DUPLICATE_WINDOW_S),
         # Audit records wait for tenancy however long it is away.
-        StreamConfig(
-            name=AUDIT_STREAM,
-            subjects=[AUDIT_SUBJECTS],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=30 * 24 * 3600,
-            duplicate_window=DUPLICATE_WINDOW_S,
-        ),
-        StreamConfig(
-            name=CONTROL_STREAM,
-            subjects=[CONTROL_SUBJECTS],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=CONTROL_MAX_AGE_S,
-            duplicate_window=120,
-        ),
+        _stream(AUDIT_STREAM, AUDIT_SUBJECTS, max_age_s=30 * 24 * 3600),
+        _stream(CONTROL_STREAM, CONTROL_SUBJECTS, max_age_s=CONTROL_MAX_AGE_S, duplicate_window_s=120),
     ]
     for config in configs:
         try:
