@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Sequence
 from datetime import UTC, date
 from typing import Any
 
@@ -11,12 +11,13 @@ from pmdi.analysis.v1 import analysis_pb2, analysis_pb2_grpc
 
 from services.analysis.handlers import AnalysisHandlers
 from services.analysis.register import rpc as register_rpc
-from services.analysis.register.domain import SEVERITIES, severity_rank
+from services.analysis.register.domain import SEVERITIES, Kind, severity_rank
 from services.analysis.register.handlers import Register
 from services.analysis.store.ledger import CallRecord
 from services.common.auth import require_identity
 from services.common.erasure import OrganizationEraser
 from services.common.errors import InvalidInput
+from services.common.ids import is_uuid
 
 
 def _call_to_proto(call: CallRecord | dict[str, Any]) -> analysis_pb2.ModelCall:
@@ -175,24 +176,15 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
     async def ListActionItems(
         self, request: analysis_pb2.ListActionItemsRequest, context: grpc.aio.ServicerContext
     ) -> analysis_pb2.ListActionItemsResponse:
-        rows, end, more, total = await self._register.page(
-            caller=require_identity(),
-            kind="action_item",
-            first=request.first,
-            after=request.after if request.HasField("after") else None,
-            count_total=request.count_total,
+        rows, page = await self._register_page(
+            "action_item",
+            request,
             owner=request.owner if request.HasField("owner") else None,
             statuses=list(request.statuses),
             due_before=_date(request.due_before) if request.HasField("due_before") else None,
-            document_ids=[i for i in request.document_ids if _is_uuid(i)]
-            or (["00000000-0000-0000-0000-000000000000"] if request.document_ids else []),
+            document_ids=_document_filter(request.document_ids),
         )
-        reply = analysis_pb2.ListActionItemsResponse(
-            nodes=[register_rpc.action_item(r) for r in rows], has_next_page=more, total_count=total or 0
-        )
-        if end:
-            reply.end_cursor = end
-        return reply
+        return analysis_pb2.ListActionItemsResponse(nodes=[register_rpc.action_item(r) for r in rows], **page)
 
     async def ListRisks(
         self, request: analysis_pb2.ListRisksRequest, context: grpc.aio.ServicerContext
@@ -200,40 +192,34 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
         minimum = request.min_severity if request.HasField("min_severity") else None
         if minimum is not None and minimum not in SEVERITIES:
             raise InvalidInput(f"minSeverity must be one of {', '.join(SEVERITIES)}")
-        rows, end, more, total = await self._register.page(
-            caller=require_identity(),
-            kind="risk",
-            first=request.first,
-            after=request.after if request.HasField("after") else None,
-            count_total=request.count_total,
+        rows, page = await self._register_page(
+            "risk",
+            request,
             statuses=list(request.statuses),
             min_severity_rank=severity_rank(minimum) + 1 if minimum else None,
         )
-        reply = analysis_pb2.ListRisksResponse(
-            nodes=[register_rpc.risk(r) for r in rows], has_next_page=more, total_count=total or 0
-        )
-        if end:
-            reply.end_cursor = end
-        return reply
+        return analysis_pb2.ListRisksResponse(nodes=[register_rpc.risk(r) for r in rows], **page)
 
     async def ListDecisions(
         self, request: analysis_pb2.ListDecisionsRequest, context: grpc.aio.ServicerContext
     ) -> analysis_pb2.ListDecisionsResponse:
+        rows, page = await self._register_page("decision", request, document_ids=_document_filter(request.document_ids))
+        return analysis_pb2.ListDecisionsResponse(nodes=[register_rpc.decision(r) for r in rows], **page)
+
+    async def _register_page(self, kind: Kind, request: Any, **filters: Any) -> tuple[list[Any], dict[str, Any]]:
+        """One page of the register's `kind` entries for a List* request: the rows, and the reply's page fields."""
         rows, end, more, total = await self._register.page(
             caller=require_identity(),
-            kind="decision",
+            kind=kind,
             first=request.first,
             after=request.after if request.HasField("after") else None,
             count_total=request.count_total,
-            document_ids=[i for i in request.document_ids if _is_uuid(i)]
-            or (["00000000-0000-0000-0000-000000000000"] if request.document_ids else []),
+            **filters,
         )
-        reply = analysis_pb2.ListDecisionsResponse(
-            nodes=[register_rpc.decision(r) for r in rows], has_next_page=more, total_count=total or 0
-        )
+        page: dict[str, Any] = {"has_next_page": more, "total_count": total or 0}
         if end:
-            reply.end_cursor = end
-        return reply
+            page["end_cursor"] = end
+        return rows, page
 
     async def GetRegisterEntries(
         self, request: analysis_pb2.GetRegisterEntriesRequest, context: grpc.aio.ServicerContext
@@ -272,7 +258,7 @@ class AnalysisRpc(analysis_pb2_grpc.AnalysisServiceServicer):  # type: ignore[mi
     async def GetDocumentChanges(
         self, request: analysis_pb2.GetDocumentChangesRequest, context: grpc.aio.ServicerContext
     ) -> analysis_pb2.DocumentChanges:
-        if not (_is_uuid(request.document_id) and _is_uuid(request.previous_document_id)):
+        if not (is_uuid(request.document_id) and is_uuid(request.previous_document_id)):
             return analysis_pb2.DocumentChanges()
         found = await self._register.changes(
             caller=require_identity(), document_id=request.document_id, previous_id=request.previous_document_id
@@ -329,9 +315,8 @@ def _date(value: str) -> date:
         raise InvalidInput("dates are YYYY-MM-DD") from exc
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+def _document_filter(ids: Sequence[str]) -> list[str]:
+    """The documents a list is filtered to: the ids that are UUIDs. When ids were given and none is one, the nil UUID,
+    so the filter matches nothing rather than falling away."""
+    wanted = [i for i in ids if is_uuid(i)]
+    return wanted or (["00000000-0000-0000-0000-000000000000"] if ids else [])

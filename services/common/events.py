@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import nats
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -18,6 +17,7 @@ from nats.js.errors import FetchTimeoutError
 from pmdi.events.v1 import documents_pb2
 
 from services.common.logging import correlation_id_var, get_logger
+from services.common.proto_time import timestamp
 from services.common.subjects import (
     ALERTS_STREAM,
     AUDIT_STREAM,
@@ -57,6 +57,20 @@ async def connect(url: str, *, name: str) -> NATS:
     raise RuntimeError(f"could not connect to NATS at {url}") from last_error
 
 
+def _stream(
+    name: str, subject: str, *, max_age_s: float, duplicate_window_s: float = DUPLICATE_WINDOW_S
+) -> StreamConfig:
+    """A stream on disk that keeps messages for `max_age_s` and drops a publish repeated within the window."""
+    return StreamConfig(
+        name=name,
+        subjects=[subject],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=max_age_s,
+        duplicate_window=duplicate_window_s,
+    )
+
+
 # A cluster that has just started (or lost a node) elects its JetStream leaders first: stream requests meanwhile
 # answer "unavailable" or time out, for a few seconds.
 STREAMS_READY_TIMEOUT_S = 60.0
@@ -78,48 +92,13 @@ async def ensure_streams(js: JetStreamContext, *, replicas: int = 1) -> None:
 
 async def _ensure_streams(js: JetStreamContext, *, replicas: int) -> None:
     configs = [
-        StreamConfig(
-            name=DOCUMENTS_STREAM,
-            subjects=[DOCUMENTS_SUBJECTS],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=14 * 24 * 3600,
-            duplicate_window=DUPLICATE_WINDOW_S,
-        ),
-        StreamConfig(
-            name=PROGRESS_STREAM,
-            subjects=["pmdi.progress.>"],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=3600,
-            duplicate_window=120,
-        ),
+        _stream(DOCUMENTS_STREAM, DOCUMENTS_SUBJECTS, max_age_s=14 * 24 * 3600),
+        _stream(PROGRESS_STREAM, "pmdi.progress.>", max_age_s=3600, duplicate_window_s=120),
         # Alerts are live news (subscribers get them as they happen); the relay's retry is deduplicated.
-        StreamConfig(
-            name=ALERTS_STREAM,
-            subjects=["pmdi.alerts.>"],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=DUPLICATE_WINDOW_S,
-            duplicate_window=DUPLICATE_WINDOW_S,
-        ),
+        _stream(ALERTS_STREAM, "pmdi.alerts.>", max_age_s=DUPLICATE_WINDOW_S),
         # Audit records wait for tenancy however long it is away.
-        StreamConfig(
-            name=AUDIT_STREAM,
-            subjects=[AUDIT_SUBJECTS],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=30 * 24 * 3600,
-            duplicate_window=DUPLICATE_WINDOW_S,
-        ),
-        StreamConfig(
-            name=CONTROL_STREAM,
-            subjects=[CONTROL_SUBJECTS],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=CONTROL_MAX_AGE_S,
-            duplicate_window=120,
-        ),
+        _stream(AUDIT_STREAM, AUDIT_SUBJECTS, max_age_s=30 * 24 * 3600),
+        _stream(CONTROL_STREAM, CONTROL_SUBJECTS, max_age_s=CONTROL_MAX_AGE_S, duplicate_window_s=120),
     ]
     for config in configs:
         config.num_replicas = replicas
@@ -131,13 +110,11 @@ async def _ensure_streams(js: JetStreamContext, *, replicas: int) -> None:
 
 def new_header(*, organization_id: str, document_id: str, generation: int) -> documents_pb2.EventHeader:
     """A fresh event header; its event id doubles as the JetStream message id."""
-    stamp = Timestamp()
-    stamp.FromDatetime(datetime.now(UTC))
     return documents_pb2.EventHeader(
         event_id=uuid.uuid4().hex,
         organization_id=organization_id,
         document_id=document_id,
-        occurred_at=stamp,
+        occurred_at=timestamp(datetime.now(UTC)),
         correlation_id=correlation_id_var.get(),
         generation=generation,
     )

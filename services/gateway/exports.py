@@ -10,51 +10,42 @@ from datetime import UTC, date, datetime
 
 import grpc
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pmdi.analysis.v1 import analysis_pb2
 
 from services.common.auth import Identity
-from services.common.errors import RateLimited
 from services.common.grpc_client import outgoing_metadata
-from services.gateway.context import Backends, authenticate, client_address
+from services.gateway.context import Backends
+from services.gateway.file_routes import admit, error_response
+from services.gateway.paging import every_item, page_request
 from services.gateway.timeouts import EXPORT_PAGE_TIMEOUT_S
 
 PAGE = 200
 OPEN = ("OPEN", "IN_PROGRESS")
 
 
-async def _action_items(
+def _action_items(
     backends: Backends, identity: Identity, statuses: tuple[str, ...] = ()
 ) -> AsyncIterator[analysis_pb2.TrackedActionItem]:
-    after: str | None = None
-    while True:
-        request = analysis_pb2.ListActionItemsRequest(first=PAGE, statuses=list(statuses))
-        if after:
-            request.after = after
-        reply = await backends.analysis.ListActionItems(
-            request, metadata=outgoing_metadata(identity.token), timeout=EXPORT_PAGE_TIMEOUT_S
-        )
-        for node in reply.nodes:
-            yield node
-        if not reply.has_next_page:
-            return
-        after = reply.end_cursor
+    md = outgoing_metadata(identity.token)
+    return every_item(
+        lambda after: backends.analysis.ListActionItems(
+            page_request(analysis_pb2.ListActionItemsRequest, after, first=PAGE, statuses=list(statuses)),
+            metadata=md,
+            timeout=EXPORT_PAGE_TIMEOUT_S,
+        ),
+        "nodes",
+    )
 
 
-async def _risks(backends: Backends, identity: Identity) -> AsyncIterator[analysis_pb2.TrackedRisk]:
-    after: str | None = None
-    while True:
-        request = analysis_pb2.ListRisksRequest(first=PAGE)
-        if after:
-            request.after = after
-        reply = await backends.analysis.ListRisks(
-            request, metadata=outgoing_metadata(identity.token), timeout=EXPORT_PAGE_TIMEOUT_S
-        )
-        for node in reply.nodes:
-            yield node
-        if not reply.has_next_page:
-            return
-        after = reply.end_cursor
+def _risks(backends: Backends, identity: Identity) -> AsyncIterator[analysis_pb2.TrackedRisk]:
+    md = outgoing_metadata(identity.token)
+    return every_item(
+        lambda after: backends.analysis.ListRisks(
+            page_request(analysis_pb2.ListRisksRequest, after, first=PAGE), metadata=md, timeout=EXPORT_PAGE_TIMEOUT_S
+        ),
+        "nodes",
+    )
 
 
 def _csv(header: list[str], rows: list[list[str]]) -> bytes:
@@ -135,10 +126,6 @@ def _file(body: bytes, media_type: str, name: str) -> Response:
     )
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
-
-
 def add_export_routes(app: FastAPI, backends: Callable[[], Backends]) -> None:
     """GET /export/action-items.csv, /export/action-items.ics, /export/risks.csv."""
     exports = {
@@ -151,21 +138,12 @@ def add_export_routes(app: FastAPI, backends: Callable[[], Backends]) -> None:
     async def export(name: str, request: Request) -> Response:
         make = exports.get(name)
         if make is None:
-            return _error(404, "NOT_FOUND", f"no export named {name}")
+            return error_response(404, "NOT_FOUND", f"no export named {name}")
         current = backends()
-        identity, error = await authenticate(current, request.headers.get("authorization"))
-        if identity is None:
-            return _error(401, "UNAUTHENTICATED", error.message if error else "authentication required")
-        address = client_address(
-            request.client.host if request.client else None,
-            request.headers.get("x-forwarded-for"),
-            current.trusted_proxies,
-        )
-        try:
-            await current.rate_limiter.hit(user_id=identity.user_id, address=address)
-        except RateLimited as exc:
-            return _error(429, exc.code, exc.message)
+        identity = await admit(current, request)
+        if not isinstance(identity, Identity):
+            return identity
         try:
             return await make(current, identity)
         except grpc.aio.AioRpcError:
-            return _error(503, "UNAVAILABLE", "the register is unavailable; try again shortly")
+            return error_response(503, "UNAVAILABLE", "the register is unavailable; try again shortly")

@@ -7,11 +7,11 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
-from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.analysis.v1 import analysis_pb2
 from pmdi.search.v1 import search_pb2
 
 from services.common.auth import Role as AuthRole
+from services.common.proto_time import timestamp
 from services.gateway.analysis_types import ModelCall, model_call_from_proto
 from services.gateway.context import GatewayInfo
 from services.gateway.document_types import Document
@@ -141,12 +141,6 @@ async def _hits(
     return hits
 
 
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def _lines(lines: Sequence[analysis_pb2.UsageLine]) -> list[UsageLine]:
     return [
         UsageLine(
@@ -203,9 +197,9 @@ class InsightQuery:
         info.context.require_identity(AuthRole.ADMIN)
         request = analysis_pb2.UsageRequest()
         if since is not None:
-            request.since.CopyFrom(_timestamp(since))
+            request.since.CopyFrom(timestamp(since))
         if until is not None:
-            request.until.CopyFrom(_timestamp(until))
+            request.until.CopyFrom(timestamp(until))
         reply = await rpc(
             info.context.backends.analysis.GetUsage(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
         )

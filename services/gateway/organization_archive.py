@@ -11,13 +11,13 @@ import re
 import tempfile
 import uuid
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from minio.error import S3Error
@@ -27,10 +27,11 @@ from pmdi.tenancy.v1 import tenancy_pb2
 from starlette.background import BackgroundTask
 
 from services.common.auth import Identity, Role
-from services.common.errors import DomainError, RateLimited
 from services.common.grpc_client import Metadata, outgoing_metadata
 from services.common.object_store import ObjectMissing, ObjectStore, export_key, original_key
-from services.gateway.context import Backends, authenticate, client_address
+from services.gateway.context import Backends
+from services.gateway.file_routes import admit, error_response
+from services.gateway.paging import RequestT, every_item, page_request
 from services.gateway.timeouts import EXPORT_PAGE_TIMEOUT_S
 
 PAGE = 100
@@ -56,18 +57,6 @@ def _as_dict(message: Message) -> dict[str, Any]:
 
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
-
-
-async def _pages(fetch: Callable[[str | None], Any], items: str) -> AsyncIterator[Message]:
-    """Every item of a paginated list call (`fetch(after)` returns a reply with `items`, has_next_page, end_cursor)."""
-    after: str | None = None
-    while True:
-        reply = await fetch(after)
-        for item in getattr(reply, items):
-            yield item
-        if not reply.has_next_page or not reply.end_cursor:
-            return
-        after = reply.end_cursor
 
 
 class ArchiveBuilder:
@@ -103,21 +92,17 @@ class ArchiveBuilder:
         archive.writestr("users.json", _json([_as_dict(u) for u in users.users]))
 
         def audit_page(after: str | None) -> Any:
-            request = tenancy_pb2.ListAuditEventsRequest(limit=1000)
-            if after:
-                request.after = after
+            request = page_request(tenancy_pb2.ListAuditEventsRequest, after, limit=1000)
             return tenancy.ListAuditEvents(request, metadata=md, timeout=t)
 
-        audit = [_as_dict(e) async for e in _pages(audit_page, "events")]
+        audit = [_as_dict(e) async for e in every_item(audit_page, "events")]
         archive.writestr("audit-log.json", _json(audit))
 
         def documents_page(after: str | None) -> Any:
-            request = ingest_pb2.ListDocumentsRequest(first=PAGE)
-            if after:
-                request.after = after
+            request = page_request(ingest_pb2.ListDocumentsRequest, after, first=PAGE)
             return ingest.ListDocuments(request, metadata=md, timeout=t)
 
-        documents = [d async for d in _pages(documents_page, "documents")]
+        documents = [d async for d in every_item(documents_page, "documents")]
         archive.writestr("documents.json", _json([_as_dict(d) for d in documents]))
         for document in documents:
             await self._write_document(archive, document)
@@ -144,7 +129,7 @@ class ArchiveBuilder:
             ),
         ]
         for name, fetch in listings:
-            register[name] = [_as_dict(n) async for n in _pages(fetch, "nodes")]
+            register[name] = [_as_dict(n) async for n in every_item(fetch, "nodes")]
             archive.writestr(f"register/{name}.json", _json(register[name]))
 
         usage = await analysis.GetUsage(analysis_pb2.UsageRequest(), metadata=md, timeout=t)
@@ -191,15 +176,8 @@ class ArchiveBuilder:
             os.unlink(path)
 
 
-def _paged(request_type: type[Any], after: str | None) -> Any:
-    request = request_type(first=PAGE)
-    if after:
-        request.after = after
-    return request
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
+def _paged(request_type: type[RequestT], after: str | None) -> RequestT:
+    return page_request(request_type, after, first=PAGE)
 
 
 def add_organization_archive_route(app: FastAPI, backends: Callable[[], Backends]) -> None:
@@ -209,26 +187,13 @@ def add_organization_archive_route(app: FastAPI, backends: Callable[[], Backends
     async def organization_archive(file_name: str, request: Request) -> Response:
         current = backends()
         if current.store is None:
-            return _error(503, "UNAVAILABLE", "exports need the object store")
-        identity, error = await authenticate(current, request.headers.get("authorization"))
-        if identity is None:
-            return _error(401, "UNAUTHENTICATED", error.message if error else "authentication required")
-        try:
-            identity.require(Role.ADMIN)
-        except DomainError as exc:
-            return _error(403, exc.code, exc.message)
-        address = client_address(
-            request.client.host if request.client else None,
-            request.headers.get("x-forwarded-for"),
-            current.trusted_proxies,
-        )
-        try:
-            await current.rate_limiter.hit(user_id=identity.user_id, address=address)
-        except RateLimited as exc:
-            return _error(429, exc.code, exc.message)
+            return error_response(503, "UNAVAILABLE", "exports need the object store")
+        identity = await admit(current, request, Role.ADMIN)
+        if not isinstance(identity, Identity):
+            return identity
         export_id = file_name.removesuffix(".zip")
         if not file_name.endswith(".zip") or not _EXPORT_ID.match(export_id):
-            return _error(404, "NOT_FOUND", "no such export")
+            return error_response(404, "NOT_FOUND", "no such export")
         handle, path = tempfile.mkstemp(prefix="pmdi-download-", suffix=".zip")
         os.close(handle)
         # The key is built from the caller's own organization: another organization's export id finds nothing.
@@ -236,10 +201,10 @@ def add_organization_archive_route(app: FastAPI, backends: Callable[[], Backends
             await current.store.download(export_key(identity.organization_id, export_id), path)
         except ObjectMissing:
             os.unlink(path)
-            return _error(404, "NOT_FOUND", "no such export")
+            return error_response(404, "NOT_FOUND", "no such export")
         except (S3Error, OSError):
             os.unlink(path)
-            return _error(503, "UNAVAILABLE", "the object store is unavailable; try again shortly")
+            return error_response(503, "UNAVAILABLE", "the object store is unavailable; try again shortly")
         return FileResponse(
             path,
             media_type="application/zip",

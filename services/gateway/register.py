@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import UTC, date
+from typing import Any, TypeVar
 
 import strawberry
 from pmdi.analysis.v1 import analysis_pb2
@@ -41,6 +42,13 @@ from services.gateway.timeouts import RPC_TIMEOUT_S
 
 MAX_FIRST = 200
 
+ListRequestT = TypeVar(
+    "ListRequestT",
+    analysis_pb2.ListActionItemsRequest,
+    analysis_pb2.ListRisksRequest,
+    analysis_pb2.ListDecisionsRequest,
+)
+
 
 def _first(first: int | None) -> int:
     """The page size asked for: 50 when null, at most MAX_FIRST."""
@@ -61,6 +69,20 @@ def _asks_for_total(info: GatewayInfo) -> bool:
         )
 
     return any(selects(field.selections) for field in info.selected_fields)
+
+
+def _list_request(
+    request_type: type[ListRequestT], info: GatewayInfo, first: int | None, after: str | None, **filters: Any
+) -> ListRequestT:
+    """A register list request for the page after `after`; a filter left null is not sent."""
+    request = request_type(
+        first=_first(first),
+        count_total=_asks_for_total(info),
+        **{name: value for name, value in filters.items() if value is not None},
+    )
+    if after is not None:
+        request.after = after
+    return request
 
 
 def _page_info(
@@ -85,18 +107,16 @@ class RegisterQuery:
         after: str | None = None,
     ) -> TrackedActionItemConnection:
         info.context.require_identity()
-        request = analysis_pb2.ListActionItemsRequest(
-            first=_first(first),
+        request = _list_request(
+            analysis_pb2.ListActionItemsRequest,
+            info,
+            first,
+            after,
             statuses=[s.value for s in status or []],
             document_ids=document_filter(document_ids),
-            count_total=_asks_for_total(info),
+            owner=owner,
+            due_before=due_before.isoformat() if due_before is not None else None,
         )
-        if owner is not None:
-            request.owner = owner
-        if due_before is not None:
-            request.due_before = due_before.isoformat()
-        if after is not None:
-            request.after = after
         reply = await rpc(
             info.context.backends.analysis.ListActionItems(
                 request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S
@@ -118,13 +138,14 @@ class RegisterQuery:
         after: str | None = None,
     ) -> TrackedRiskConnection:
         info.context.require_identity()
-        request = analysis_pb2.ListRisksRequest(
-            first=_first(first), statuses=[s.value for s in status or []], count_total=_asks_for_total(info)
+        request = _list_request(
+            analysis_pb2.ListRisksRequest,
+            info,
+            first,
+            after,
+            statuses=[s.value for s in status or []],
+            min_severity=min_severity.value if min_severity is not None else None,
         )
-        if min_severity is not None:
-            request.min_severity = min_severity.value
-        if after is not None:
-            request.after = after
         reply = await rpc(
             info.context.backends.analysis.ListRisks(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
         )
@@ -143,11 +164,9 @@ class RegisterQuery:
         after: str | None = None,
     ) -> TrackedDecisionConnection:
         info.context.require_identity()
-        request = analysis_pb2.ListDecisionsRequest(
-            first=_first(first), document_ids=document_filter(document_ids), count_total=_asks_for_total(info)
+        request = _list_request(
+            analysis_pb2.ListDecisionsRequest, info, first, after, document_ids=document_filter(document_ids)
         )
-        if after is not None:
-            request.after = after
         reply = await rpc(
             info.context.backends.analysis.ListDecisions(request, metadata=info.context.metadata, timeout=RPC_TIMEOUT_S)
         )

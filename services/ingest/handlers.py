@@ -23,7 +23,6 @@ from services.common.logging import get_logger
 from services.common.object_store import ObjectStore, document_prefix, original_key
 from services.common.subjects import DOCUMENT_DELETED
 from services.ingest.domain import (
-    STATUS_MESSAGES,
     Document,
     Status,
     clean_file_name,
@@ -164,22 +163,16 @@ class IngestHandlers:
         async with IngestWork.begin(self._sessions, caller.organization_id) as work:
             if replaces is not None and await work.documents.get(replaces) is None:
                 raise NotFound("the document it replaces does not exist")  # deleted while this one uploaded
-            await work.documents.add(
-                id=document_id,
-                generation=1,
+            await work.documents.add_queued(
+                document_id=document_id,
+                uploaded_by=caller.user_id,
+                now=now,
                 title=title,
                 file_name=file_name,
                 content_type=content_type,
                 size_bytes=size,
                 sha256=sha256,
                 object_key=key,
-                status=Status.QUEUED.value,
-                progress=0,
-                progress_message=STATUS_MESSAGES[Status.QUEUED],
-                uploaded_by=caller.user_id,
-                created_at=now,
-                updated_at=now,
-                attempts=0,
                 replaces_id=replaces,
             )
             document = await work.documents.get(document_id, for_update=True)

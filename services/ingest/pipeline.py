@@ -258,22 +258,16 @@ class Pipeline:
             if (attachment.file_name, attachment.sha256) in known:
                 continue  # a re-extraction of the e-mail: the attachment is a document already
             known.add((attachment.file_name, attachment.sha256))
-            await work.documents.add(
-                id=attachment.id,
-                generation=1,
+            await work.documents.add_queued(
+                document_id=attachment.id,
+                uploaded_by=email.uploaded_by,
+                now=now,
                 title=clean_title(None, attachment.file_name),
                 file_name=attachment.file_name,
                 content_type=attachment.content_type,
                 size_bytes=attachment.size_bytes,
                 sha256=attachment.sha256,
                 object_key=original_key(work.organization_id, attachment.id),
-                status=Status.QUEUED.value,
-                progress=0,
-                progress_message=STATUS_MESSAGES[Status.QUEUED],
-                uploaded_by=email.uploaded_by,
-                created_at=now,
-                updated_at=now,
-                attempts=0,
                 attached_to_id=email.id,
             )
             document = await work.documents.get(attachment.id, for_update=True)

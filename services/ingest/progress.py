@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.events.v1 import documents_pb2
 
 from services.common.document_status import STATUS_TO_PROTO
 from services.common.events import new_header
 from services.common.object_store import original_key
+from services.common.proto_time import timestamp
 from services.common.subjects import DOCUMENT_UPLOADED, progress_subject
 from services.ingest.domain import PROGRESS_AT, STATUS_MESSAGES, Document, Status
 from services.ingest.repository import IngestWork
@@ -20,15 +20,13 @@ from services.ingest.repository import IngestWork
 def progress_event(
     *, organization_id: str, document_id: str, status: Status, progress: int, message: str, at: datetime
 ) -> bytes:
-    stamp = Timestamp()
-    stamp.FromDatetime(at)
     return documents_pb2.ProcessingProgress(
         organization_id=organization_id,
         document_id=document_id,
         status=STATUS_TO_PROTO[status],
         progress=progress,
         message=message,
-        at=stamp,
+        at=timestamp(at),
     ).SerializeToString()
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.common.db import TenantRepository, UnitOfWork
 from services.common.outbox import Outbox
 from services.ingest import tables
-from services.ingest.domain import Document, Status
+from services.ingest.domain import STATUS_MESSAGES, Document, Status
 
 d = tables.documents
 t = tables.document_texts
@@ -52,8 +52,23 @@ def _to_document(row: Any) -> Document:
 class DocumentRepository(TenantRepository):
     """The organization's documents."""
 
-    async def add(self, **values: Any) -> None:
-        await self.session.execute(d.insert().values(organization_id=self.organization_id, **values))
+    async def add_queued(self, *, document_id: str, uploaded_by: str, now: datetime, **values: Any) -> None:
+        """A new document waiting for extraction: its first generation, nothing done yet. `values` are the
+        file's own (title, file_name, content_type, size_bytes, sha256, object_key) and what it replaces or is
+        attached to."""
+        row = dict(
+            id=document_id,
+            generation=1,
+            status=Status.QUEUED.value,
+            progress=0,
+            progress_message=STATUS_MESSAGES[Status.QUEUED],
+            uploaded_by=uploaded_by,
+            created_at=now,
+            updated_at=now,
+            attempts=0,
+            **values,
+        )
+        await self.session.execute(d.insert().values(organization_id=self.organization_id, **row))
 
     async def get(self, document_id: str, *, for_update: bool = False) -> Document | None:
         query = select(d).where(d.c.id == document_id, d.c.organization_id == self.organization_id, _live)

@@ -6,21 +6,15 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 
 from services.common.auth import require_identity
 from services.common.document_status import STATUS_FROM_PROTO, STATUS_TO_PROTO
 from services.common.erasure import OrganizationEraser
 from services.common.errors import InvalidInput
+from services.common.proto_time import timestamp
 from services.ingest.domain import Document
 from services.ingest.handlers import IngestHandlers, UploadMetadata
-
-
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def document_to_proto(document: Document) -> ingest_pb2.Document:
@@ -33,8 +27,8 @@ def document_to_proto(document: Document) -> ingest_pb2.Document:
         size_bytes=document.size_bytes,
         sha256=document.sha256,
         status=STATUS_TO_PROTO[document.status],
-        created_at=_timestamp(document.created_at),
-        updated_at=_timestamp(document.updated_at),
+        created_at=timestamp(document.created_at),
+        updated_at=timestamp(document.updated_at),
         uploaded_by=document.uploaded_by,
         progress=document.progress,
         progress_message=document.progress_message,
@@ -55,7 +49,7 @@ def document_to_proto(document: Document) -> ingest_pb2.Document:
         message.email.cc.extend(str(a) for a in headers.get("cc") or [])
         message.email.subject = str(headers.get("subject") or "")
         if headers.get("date"):
-            message.email.date.CopyFrom(_timestamp(datetime.fromisoformat(str(headers["date"]))))
+            message.email.date.CopyFrom(timestamp(datetime.fromisoformat(str(headers["date"]))))
     return message
 
 

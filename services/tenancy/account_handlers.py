@@ -4,7 +4,6 @@ transaction; every read and write is scoped to the caller's organization."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Identity, Role
 from services.common.errors import Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from services.common.ids import is_uuid
 from services.common.logging import get_logger
 from services.tenancy import repository as repo
 from services.tenancy.domain import check_password_strength, throttle_key
@@ -82,7 +82,7 @@ class AccountHandlers:
 
     async def revoke_session(self, *, caller: Identity, session_id: str, source_address: str) -> Revoked:
         """End one of the caller's own sessions; any other id (another user's, unknown, malformed) is NotFound."""
-        if not _is_uuid(session_id):
+        if not is_uuid(session_id):
             raise NotFound("session not found")
         now = _now()
         async with TenancyWork.begin(self._sessions, caller.organization_id) as work:
@@ -188,11 +188,3 @@ class AccountHandlers:
             except Exception:
                 log.error("sessions_revoked_not_announced", organization_id=organization_id, exc_info=True)
         return revoked
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

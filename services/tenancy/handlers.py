@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.common.auth import Identity, Role
 from services.common.db import set_transaction_setting
 from services.common.errors import InvalidInput, NotFound, RateLimited, Unauthenticated
+from services.common.ids import is_uuid
 from services.common.logging import get_logger
 from services.tenancy import repository as repo
 from services.tenancy.domain import (
@@ -46,14 +47,6 @@ INVALID_CREDENTIALS = "invalid email or password"
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 # Tells every replica to refuse the access tokens of these sessions (organization, session ids, until).
@@ -256,7 +249,7 @@ class TenancyHandlers:
 
     async def get_users(self, *, caller: Identity, user_ids: list[str]) -> list[User]:
         """Users of the caller's organization among `user_ids`; others are simply absent."""
-        wanted = [u for u in dict.fromkeys(user_ids) if _is_uuid(u)]
+        wanted = [u for u in dict.fromkeys(user_ids) if is_uuid(u)]
         if not wanted:
             return []
         async with TenancyWork.begin(self._sessions, caller.organization_id) as work:
@@ -303,7 +296,7 @@ class TenancyHandlers:
         return user
 
     async def set_user_role(self, *, caller: Identity, user_id: str, role: Role, source_address: str = "") -> User:
-        if not _is_uuid(user_id):
+        if not is_uuid(user_id):
             raise NotFound("user not found")
         now = _now()
         async with TenancyWork.begin(self._sessions, caller.organization_id) as work:

@@ -8,11 +8,11 @@ import uuid
 from datetime import UTC, datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 from services.common.auth import Role, require_identity
 from services.common.errors import InvalidInput
+from services.common.proto_time import timestamp
 from services.tenancy.account_handlers import AccountHandlers, Revoked
 from services.tenancy.domain import User
 from services.tenancy.handlers import AuthResult, TenancyHandlers
@@ -35,12 +35,6 @@ def _audit_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidInput("after is not a cursor of the audit log") from exc
 
 
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def user_to_proto(user: User) -> tenancy_pb2.User:
     message = tenancy_pb2.User(
         id=user.id,
@@ -49,9 +43,9 @@ def user_to_proto(user: User) -> tenancy_pb2.User:
         organization=tenancy_pb2.Organization(
             id=user.organization.id,
             name=user.organization.name,
-            created_at=_timestamp(user.organization.created_at),
+            created_at=timestamp(user.organization.created_at),
         ),
-        created_at=_timestamp(user.created_at),
+        created_at=timestamp(user.created_at),
     )
     if user.name is not None:
         message.name = user.name
@@ -198,7 +192,7 @@ class TenancyRpc(tenancy_pb2_grpc.TenancyServiceServicer):  # type: ignore[misc]
                 event.subject = str(row["subject"])
             at = row["at"]
             assert isinstance(at, datetime)
-            event.at.CopyFrom(_timestamp(at))
+            event.at.CopyFrom(timestamp(at))
             events.append(event)
         reply = tenancy_pb2.ListAuditEventsResponse(events=events, has_next_page=more)
         if rows:
@@ -213,8 +207,8 @@ class TenancyRpc(tenancy_pb2_grpc.TenancyServiceServicer):  # type: ignore[misc]
         reply = tenancy_pb2.ListSessionsResponse()
         for view in await self._accounts.list_sessions(caller=require_identity()):
             message = reply.sessions.add(id=view.id, current=view.current)
-            message.created_at.CopyFrom(_timestamp(view.created_at))
-            message.last_used_at.CopyFrom(_timestamp(view.last_used_at))
+            message.created_at.CopyFrom(timestamp(view.created_at))
+            message.last_used_at.CopyFrom(timestamp(view.last_used_at))
             if view.user_agent is not None:
                 message.user_agent = view.user_agent
             if view.source_address is not None:
@@ -257,5 +251,5 @@ class TenancyRpc(tenancy_pb2_grpc.TenancyServiceServicer):  # type: ignore[misc]
 
 def _revoked(revoked: Revoked) -> tenancy_pb2.RevokedSessions:
     message = tenancy_pb2.RevokedSessions(session_ids=revoked.session_ids)
-    message.until.CopyFrom(_timestamp(revoked.until))
+    message.until.CopyFrom(timestamp(revoked.until))
     return message

@@ -39,9 +39,9 @@ def unit_rows(matrix: npt.NDArray[np.floating]) -> Matrix:
     return result
 
 
-def tfidf_vectors(sentences: Sequence[str]) -> Matrix:
-    """Sentence vectors from their words alone, for when no embedding model is at hand."""
-    docs = [Counter(terms(s)) for s in sentences]
+def tfidf_vectors(sentences: Sequence[str], words: Callable[[str], list[str]] = terms) -> Matrix:
+    """Unit sentence vectors from their words alone (`words` picks them), for when no embedding model is at hand."""
+    docs = [Counter(words(s)) for s in sentences]
     frequency = Counter(term for doc in docs for term in doc)
     vocabulary = {term: i for i, term in enumerate(frequency)}
     matrix = np.zeros((len(sentences), max(1, len(vocabulary))))

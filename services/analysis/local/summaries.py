@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from services.analysis.local.decisions import DECISION_SECTION, extract_decision
 from services.analysis.local.drafts import ActionItemDraft, DecisionDraft, RiskDraft, SummaryLength
 from services.analysis.local.meetings import summarize_meeting
 from services.analysis.local.risks import RISK_SECTION, extract_risks
-from services.analysis.local.salience import sentence_vectors
+from services.analysis.local.salience import sentence_vectors, tfidf_vectors
 from services.analysis.local.segmentation import METADATA_LINE, clean, segment, sentence_spans
 
 Embed = Callable[[list[str]], "npt.NDArray[np.floating]"]
@@ -79,20 +78,8 @@ def _terms(text: str) -> list[str]:
 
 
 def _tfidf_similarity(sentences: Sequence[str]) -> Matrix:
-    docs = [Counter(_terms(s)) for s in sentences]
-    frequency = Counter(term for doc in docs for term in doc)
-    vocabulary = {term: i for i, term in enumerate(frequency)}
-    matrix = np.zeros((len(sentences), max(1, len(vocabulary))))
-    for row, doc in enumerate(docs):
-        for term, count in doc.items():
-            matrix[row, vocabulary[term]] = (1 + math.log(count)) * math.log(1 + len(sentences) / frequency[term])
-    return _cosine(matrix)
-
-
-def _cosine(matrix: Matrix) -> Matrix:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    unit = matrix / np.where(norms == 0, 1, norms)
-    similarity: Matrix = unit @ unit.T
+    vectors = tfidf_vectors(sentences, words=_terms)
+    similarity: Matrix = vectors @ vectors.T
     return similarity
 
 

@@ -14,11 +14,9 @@ from pydantic import BaseModel, ValidationError
 
 from services.analysis.providers.base import (
     InvalidOutput,
-    ProviderError,
     ProviderReply,
-    RetryableError,
     parse_output,
-    retry_after,
+    sdk_failures,
 )
 from services.analysis.routing import MAX_OUTPUT_TOKENS
 from services.analysis.schemas import Prompt
@@ -45,7 +43,7 @@ class AnthropicProvider:
         tool_choice: Any = {"type": "tool", "name": TOOL_NAME}
         input_tokens = output_tokens = 0
         for attempt in range(2):
-            try:
+            with sdk_failures(anthropic):
                 reply = await self._client.messages.create(
                     model=model,
                     system=system,
@@ -55,17 +53,6 @@ class AnthropicProvider:
                     max_tokens=MAX_OUTPUT_TOKENS,
                     timeout=timeout_s,
                 )
-            except anthropic.RateLimitError as exc:
-                raise RetryableError("rate limited", retry_after(exc.response.headers)) from exc
-            except anthropic.APITimeoutError as exc:
-                raise RetryableError("timed out") from exc
-            except anthropic.APIConnectionError as exc:
-                raise RetryableError("connection failed") from exc
-            except anthropic.APIStatusError as exc:
-                # 529 is Anthropic's "overloaded": retryable like a 5xx.
-                if exc.status_code >= 500:
-                    raise RetryableError(f"server error {exc.status_code}", retry_after(exc.response.headers)) from exc
-                raise ProviderError(f"request refused ({exc.status_code})") from exc
             input_tokens += reply.usage.input_tokens
             output_tokens += reply.usage.output_tokens
             tool_use = next((b for b in reply.content if getattr(b, "type", "") == "tool_use"), None)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from types import ModuleType
 from typing import Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -43,6 +46,25 @@ class Provider(Protocol):
     async def complete(
         self, *, model: str, task: str, system: str, prompt: Prompt, schema: type[BaseModel], timeout_s: float
     ) -> ProviderReply: ...
+
+
+@contextmanager
+def sdk_failures(sdk: ModuleType) -> Iterator[None]:
+    """A provider SDK's failures as the router's: 429, timeouts, lost connections and 5xx are worth retrying, any
+    other refusal is not. `sdk` is the openai or anthropic module: both SDKs raise the same hierarchy of errors."""
+    try:
+        yield
+    except sdk.RateLimitError as exc:
+        raise RetryableError("rate limited", retry_after(exc.response.headers)) from exc
+    except sdk.APITimeoutError as exc:
+        raise RetryableError("timed out") from exc
+    except sdk.APIConnectionError as exc:
+        raise RetryableError("connection failed") from exc
+    except sdk.APIStatusError as exc:
+        # Anthropic's 529 ("overloaded") is retryable like any 5xx.
+        if exc.status_code >= 500:
+            raise RetryableError(f"server error {exc.status_code}", retry_after(exc.response.headers)) from exc
+        raise ProviderError(f"request refused ({exc.status_code})") from exc
 
 
 def parse_output(raw: str, schema: type[BaseModel]) -> BaseModel:

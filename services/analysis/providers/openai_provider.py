@@ -7,11 +7,9 @@ from pydantic import BaseModel
 
 from services.analysis.providers.base import (
     InvalidOutput,
-    ProviderError,
     ProviderReply,
-    RetryableError,
     parse_output,
-    retry_after,
+    sdk_failures,
 )
 from services.analysis.routing import MAX_OUTPUT_TOKENS
 from services.analysis.schemas import Prompt
@@ -33,7 +31,7 @@ class OpenAIProvider:
         ]
         input_tokens = output_tokens = 0
         for attempt in range(2):
-            try:
+            with sdk_failures(openai):
                 reply = await self._client.chat.completions.create(  # type: ignore[call-overload]
                     model=model,
                     messages=messages,
@@ -42,16 +40,6 @@ class OpenAIProvider:
                     max_completion_tokens=MAX_OUTPUT_TOKENS,
                     timeout=timeout_s,
                 )
-            except openai.RateLimitError as exc:
-                raise RetryableError("rate limited", retry_after(exc.response.headers)) from exc
-            except openai.APITimeoutError as exc:
-                raise RetryableError("timed out") from exc
-            except openai.APIConnectionError as exc:
-                raise RetryableError("connection failed") from exc
-            except openai.APIStatusError as exc:
-                if exc.status_code >= 500:
-                    raise RetryableError(f"server error {exc.status_code}", retry_after(exc.response.headers)) from exc
-                raise ProviderError(f"request refused ({exc.status_code})") from exc
             if reply.usage is not None:
                 input_tokens += reply.usage.prompt_tokens
                 output_tokens += reply.usage.completion_tokens

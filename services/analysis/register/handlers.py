@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.events.v1 import register_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,7 +37,9 @@ from services.analysis.store import AnalysisWork
 from services.common.auth import Identity, Role
 from services.common.db import set_transaction_setting
 from services.common.errors import InvalidInput, NotFound
+from services.common.ids import is_uuid
 from services.common.logging import get_logger
+from services.common.proto_time import timestamp
 from services.common.subjects import alert_subject, audit_subject
 
 log = get_logger(__name__)
@@ -104,12 +105,6 @@ def _names(text: str, mentions: list[Mention]) -> set[str]:
     names.update(m.made_by for m in mentions if m.made_by)
     names.update(turn.speaker for turn in parse_turns(text) or ())
     return names
-
-
-def _timestamp(at: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(at)
-    return stamp
 
 
 class Register:
@@ -197,7 +192,7 @@ class Register:
     ) -> None:
         event_id = uuid.uuid4().hex
         alert = register_pb2.Alert(
-            event_id=event_id, organization_id=work.organization_id, kind=kind, message=message, at=_timestamp(now)
+            event_id=event_id, organization_id=work.organization_id, kind=kind, message=message, at=timestamp(now)
         )
         for name, value in (("action_item_id", action_item_id), ("risk_id", risk_id), ("document_id", document_id)):
             if value:
@@ -294,7 +289,7 @@ class Register:
         if first < 0:
             raise InvalidInput("first must not be negative")
         if filters.get("document_ids"):
-            filters["document_ids"] = [i for i in filters["document_ids"] if _is_uuid(i)]
+            filters["document_ids"] = [i for i in filters["document_ids"] if is_uuid(i)]
             if not filters["document_ids"]:
                 return [], None, False, 0  # only ids of no document: nothing is in them
         try:
@@ -311,7 +306,7 @@ class Register:
         return rows, end, more, total
 
     async def entries(self, *, caller: Identity, ids: Sequence[str]) -> list[dict[str, Any]]:
-        wanted = [i for i in ids if _is_uuid(i)]
+        wanted = [i for i in ids if is_uuid(i)]
         async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
             rows = await work.register.entries(ids=wanted)
             mentions = await work.register.mentions_of(entry_ids=[str(r["id"]) for r in rows])
@@ -325,7 +320,7 @@ class Register:
         """A person's change: kept against later automatic ones, and recorded in the audit log."""
         caller.require(Role.MEMBER)
         _check(kind, changes)
-        if not _is_uuid(entry_id):
+        if not is_uuid(entry_id):
             raise NotFound("no such entry")
         now = datetime.now(UTC)
         async with AnalysisWork.begin(self._sessions, caller.organization_id) as work:
@@ -365,7 +360,7 @@ class Register:
             actor_user_id=caller.user_id,
             subject=entry_id,
             details_json=json.dumps({"before": before, "after": after}),
-            at=_timestamp(now),
+            at=timestamp(now),
         )
         await work.outbox.add(audit_subject(work.organization_id), record.SerializeToString(), event_id)
 
@@ -444,11 +439,3 @@ def _check(kind: Kind, changes: dict[str, Any]) -> None:
 
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

@@ -5,16 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from pmdi.analysis.v1 import analysis_pb2
 
 from services.analysis.register.domain import OPEN_ITEM_STATUSES
-
-
-def _timestamp(at: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(at if at.tzinfo else at.replace(tzinfo=UTC))
-    return stamp
+from services.common.proto_time import timestamp
 
 
 def _mentions(row: dict[str, Any]) -> list[analysis_pb2.Mention]:
@@ -30,7 +24,7 @@ def _mentions(row: dict[str, Any]) -> list[analysis_pb2.Mention]:
                 document_id=str(mention["document_id"]),
                 source_quote=mention["source_quote"],
                 place=place,
-                at=_timestamp(mention["at"]),
+                at=timestamp(mention["at"]),
             )
         )
     return mentions
@@ -45,7 +39,7 @@ def action_item(row: dict[str, Any], today: date | None = None) -> analysis_pb2.
         status=row["status"],
         overdue=due is not None and due < today and row["status"] in OPEN_ITEM_STATUSES,
         mentions=_mentions(row),
-        updated_at=_timestamp(row["updated_at"]),
+        updated_at=timestamp(row["updated_at"]),
     )
     if row["owner"]:
         message.owner = row["owner"]
@@ -61,7 +55,7 @@ def risk(row: dict[str, Any]) -> analysis_pb2.TrackedRisk:
         severity=row["severity"],
         status=row["status"],
         mentions=_mentions(row),
-        updated_at=_timestamp(row["updated_at"]),
+        updated_at=timestamp(row["updated_at"]),
     )
     if row["mitigation"]:
         message.mitigation = row["mitigation"]

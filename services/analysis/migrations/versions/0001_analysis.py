@@ -11,8 +11,6 @@ from services.common.rls import tenant_isolation_sql
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 TABLES = (
     """CREATE TABLE analysis.analyses (

@@ -10,8 +10,6 @@ from services.common.rls import tenant_isolation_sql
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -11,8 +11,6 @@ from services.common.rls import tenant_isolation_sql
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -14,8 +14,6 @@ from services.common.rls import settings_read_once_sql, settings_read_per_row_sq
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

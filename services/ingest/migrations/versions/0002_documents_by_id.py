@@ -14,8 +14,6 @@ from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 DOCUMENTS_BY_ID = """
 CREATE FUNCTION ingest.documents_by_id(p_organization_id uuid, p_ids uuid[])

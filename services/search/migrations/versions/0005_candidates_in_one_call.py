@@ -19,8 +19,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 # Tiers of keyword matches, as the Python code before this revision ran them: every word of the query
 # (websearch syntax honoured, each word stemmed or exact as written) ranked by cover density; then, for a

@@ -21,8 +21,6 @@ from services.search.repository import REINDEX_SETTING
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 PARTITIONS = 16
 COLUMNS = (

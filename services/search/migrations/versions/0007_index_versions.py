@@ -21,8 +21,6 @@ from services.search.repository import REINDEX_SETTING
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 INDEX_VERSION = """
 CREATE FUNCTION search.index_version(p_organization_id uuid) RETURNS bigint

@@ -44,8 +44,6 @@ from services.search.repository import REINDEX_SETTING
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 PARTITIONS = 16
 

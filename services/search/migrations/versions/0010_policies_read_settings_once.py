@@ -11,8 +11,6 @@ from services.common.rls import settings_read_once_sql, settings_read_per_row_sq
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
